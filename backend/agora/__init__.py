@@ -1,0 +1,1 @@
+"""Agora: an open compute marketplace governed by smart contracts."""

@@ -1,0 +1,1 @@
+"""Talking to the chain: contract bindings, job terms, transaction sending."""

@@ -1,0 +1,66 @@
+"""Protocol parameter sets: bounds and starting values for public and local deployments.
+
+The order of every tuple is the order of `IProtocolParams.Values`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+
+TOKEN = 10**18
+MINUTE = 60
+HOUR = 3600
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class ParamValues:
+    """One value per governed numeric parameter (amounts in token wei)."""
+
+    min_provider_stake: int
+    unbonding_period_seconds: int
+    accept_window_seconds: int
+    challenge_window_seconds: int
+    collateral_ratio_bps: int
+    missed_deadline_slash_bps: int
+    fault_slash_bps: int
+    buyer_share_bps: int
+    reporter_share_bps: int
+    protocol_fee_bps: int
+    matchmaker_fee_bps: int
+    dispute_bond: int
+
+    def as_tuple(self) -> tuple:
+        return astuple(self)
+
+
+@dataclass(frozen=True)
+class ParamSet:
+    """Bounds and starting values for one deployment."""
+
+    mins: ParamValues
+    maxs: ParamValues
+    initial: ParamValues
+
+
+# DESIGN.md's table for a public deployment.
+PUBLIC = ParamSet(
+    mins=ParamValues(1 * TOKEN, 1 * DAY, 30, 1 * HOUR, 0, 0, 0, 0, 0, 0, 0, 0),
+    maxs=ParamValues(
+        10_000_000 * TOKEN, 90 * DAY, 1 * DAY, 14 * DAY, 50_000, 10_000, 10_000, 10_000, 5_000, 1_000, 500,
+        1_000_000 * TOKEN,
+    ),
+    initial=ParamValues(
+        1_000 * TOKEN, 7 * DAY, 5 * MINUTE, 1 * DAY, 15_000, 5_000, 10_000, 8_000, 500, 100, 50, 100 * TOKEN
+    ),
+)
+
+# A local market: windows of seconds so a whole job life fits in a minute.
+DEVNET = ParamSet(
+    mins=ParamValues(0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+    maxs=ParamValues(
+        10_000_000 * TOKEN, 90 * DAY, 1 * DAY, 14 * DAY, 50_000, 10_000, 10_000, 10_000, 5_000, 1_000, 500,
+        1_000_000 * TOKEN,
+    ),
+    initial=ParamValues(100 * TOKEN, 60, 15, 30, 15_000, 5_000, 10_000, 8_000, 500, 100, 50, 10 * TOKEN),
+)

@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IJobMarket} from "./interfaces/IJobMarket.sol";
+import {IProtocolParams} from "./interfaces/IProtocolParams.sol";
+import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
+import {Job, JobIdLibrary, JobState, JobTerms} from "./types/Job.sol";
+import {BasisPoints} from "./libraries/BasisPoints.sol";
+
+/// @title JobMarket
+/// @notice The job state machine and its escrow. See {IJobMarket}.
+/// @dev Money rules: every token the market holds is either the escrow of a live job, the
+///      bond of a disputed job, or a credited balance; state is written before any token
+///      moves (checks-effects-interactions), every entry point that moves tokens is
+///      non-reentrant, and tokens leave only through {withdraw}. Matching, accepting and
+///      submitting move no tokens and call only the registry and the parameters, which
+///      call nothing back, so they skip the guard.
+contract JobMarket is IJobMarket, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using BasisPoints for uint256;
+    using JobIdLibrary for JobTerms;
+
+    IERC20 public immutable token;
+    IProtocolParams public immutable params;
+    IProviderRegistry public immutable registry;
+    /// @notice Where protocol fees and the rest of slashes are credited (the timelock).
+    address public immutable treasury;
+
+    /// @dev A slash and its parts; they sum to `amount`.
+    struct SlashSplit {
+        uint256 amount;
+        uint256 buyerShare;
+        uint256 reporterShare;
+        uint256 treasuryShare;
+    }
+
+    mapping(bytes32 jobId => Job) private _jobs;
+    mapping(address account => uint256) private _credits;
+    mapping(bytes32 jobId => uint256) private _disputeBonds;
+
+    constructor(IERC20 token_, IProtocolParams params_, IProviderRegistry registry_) {
+        if (address(token_) == address(0) || address(params_) == address(0) || address(registry_) == address(0)) {
+            revert ZeroAddress();
+        }
+        // The registry takes this market's address at its own deployment; a registry made
+        // for another address would refuse every call from here, so fail now instead.
+        address registryMarket = registry_.market();
+        if (registryMarket != address(this)) revert RegistryBoundElsewhere(registryMarket);
+        token = token_;
+        params = params_;
+        registry = registry_;
+        treasury = params_.treasury();
+    }
+
+    // ------------------------------------------------------------------ posting
+
+    /// @inheritdoc IJobMarket
+    function post(JobTerms calldata terms) external nonReentrant returns (bytes32 jobId) {
+        jobId = _post(terms);
+        token.safeTransferFrom(msg.sender, address(this), terms.maxPrice);
+    }
+
+    /// @inheritdoc IJobMarket
+    function postWithPermit(JobTerms calldata terms, uint256 permitDeadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        nonReentrant
+        returns (bytes32 jobId)
+    {
+        // A front-runner may have used the permit already; the transfer below then still
+        // succeeds on the allowance it set, or fails with the token's own error.
+        try IERC20Permit(address(token)).permit(msg.sender, address(this), terms.maxPrice, permitDeadline, v, r, s) {}
+            catch {}
+        jobId = _post(terms);
+        token.safeTransferFrom(msg.sender, address(this), terms.maxPrice);
+    }
+
+    /// @inheritdoc IJobMarket
+    function cancel(JobTerms calldata terms) external nonReentrant {
+        (bytes32 jobId, Job storage job) = _load(terms, JobState.Open);
+        _revertIfNotBuyer(jobId, terms);
+        job.state = JobState.Refunded;
+        _credit(terms.buyer, terms.maxPrice);
+        emit JobCancelled(jobId, terms.buyer, terms.maxPrice);
+    }
+
+    /// @inheritdoc IJobMarket
+    function expire(JobTerms calldata terms) external nonReentrant {
+        (bytes32 jobId, Job storage job) = _load(terms, JobState.Open);
+        if (block.timestamp < terms.expiresAt) revert JobBeforeExpiry(jobId, terms.expiresAt);
+        job.state = JobState.Refunded;
+        _credit(terms.buyer, terms.maxPrice);
+        emit JobExpired(jobId, terms.buyer, terms.maxPrice);
+    }
+
+    // ------------------------------------------------------------------ matching
+
+    /// @inheritdoc IJobMarket
+    function matchJob(JobTerms calldata terms, address provider) external {
+        (bytes32 jobId,) = _load(terms, JobState.Open);
+        IProtocolParams.MarketParams memory mp = params.marketParams();
+        (uint256 price, uint256 collateral) = _reserve(jobId, terms, provider, mp);
+        uint40 acceptDeadline = uint40(block.timestamp + mp.acceptWindowSeconds);
+        _jobs[jobId] = Job({
+            provider: provider,
+            state: JobState.Matched,
+            deadline: acceptDeadline,
+            collateralRatioBps: mp.collateralRatioBps,
+            protocolFeeBps: mp.protocolFeeBps,
+            matchmakerFeeBps: mp.matchmakerFeeBps,
+            matchmaker: msg.sender,
+            // price <= terms.maxPrice, a uint96 (checked in _reserve)
+            price: uint96(price)
+        });
+        emit JobMatched(jobId, provider, msg.sender, price, collateral, acceptDeadline);
+    }
+
+    /// @inheritdoc IJobMarket
+    function take(JobTerms calldata terms) external {
+        (bytes32 jobId,) = _load(terms, JobState.Open);
+        IProtocolParams.MarketParams memory mp = params.marketParams();
+        (uint256 price, uint256 collateral) = _reserve(jobId, terms, msg.sender, mp);
+        uint40 deadline = uint40(block.timestamp + terms.durationSeconds);
+        _jobs[jobId] = Job({
+            provider: msg.sender,
+            state: JobState.Running,
+            deadline: deadline,
+            collateralRatioBps: mp.collateralRatioBps,
+            protocolFeeBps: mp.protocolFeeBps,
+            matchmakerFeeBps: 0,
+            matchmaker: address(0),
+            // price <= terms.maxPrice, a uint96 (checked in _reserve)
+            price: uint96(price)
+        });
+        emit JobTaken(jobId, msg.sender, price, collateral, deadline);
+    }
+
+    /// @inheritdoc IJobMarket
+    function accept(JobTerms calldata terms) external {
+        (bytes32 jobId, Job storage job) = _load(terms, JobState.Matched);
+        _revertIfNotProvider(jobId, job);
+        uint256 acceptDeadline = job.deadline;
+        if (block.timestamp > acceptDeadline) revert AcceptWindowClosed(jobId, acceptDeadline);
+        uint40 deadline = uint40(block.timestamp + terms.durationSeconds);
+        job.state = JobState.Running;
+        job.deadline = deadline;
+        emit JobAccepted(jobId, msg.sender, deadline);
+    }
+
+    /// @inheritdoc IJobMarket
+    function reclaim(JobTerms calldata terms) external nonReentrant {
+        (bytes32 jobId, Job storage job) = _load(terms, JobState.Matched);
+        uint256 acceptDeadline = job.deadline;
+        if (block.timestamp <= acceptDeadline) revert AcceptWindowOpen(jobId, acceptDeadline);
+        address provider = job.provider;
+        uint256 collateral = uint256(job.price).mulBps(job.collateralRatioBps);
+        JobState newState = _reopenOrRefund(jobId, terms);
+        registry.release(provider, terms.resources, collateral, false);
+        emit JobReclaimed(jobId, provider, newState);
+    }
+
+    // ------------------------------------------------------------------ delivery
+
+    /// @inheritdoc IJobMarket
+    function submitResult(bytes32 jobId, bytes32 resultHash) external {
+        Job storage job = _jobs[jobId];
+        _revertIfNotState(jobId, job.state, JobState.Running);
+        _revertIfNotProvider(jobId, job);
+        uint256 deadline = job.deadline;
+        if (block.timestamp > deadline) revert DeadlinePassed(jobId, deadline);
+        if (resultHash == bytes32(0)) revert ZeroResultHash(jobId);
+        uint40 challengeDeadline = uint40(block.timestamp + params.challengeWindowSeconds());
+        job.state = JobState.Submitted;
+        job.deadline = challengeDeadline;
+        emit ResultSubmitted(jobId, msg.sender, resultHash, challengeDeadline);
+    }
+
+    /// @inheritdoc IJobMarket
+    function confirm(JobTerms calldata terms) external nonReentrant {
+        (bytes32 jobId, Job storage job) = _load(terms, JobState.Submitted);
+        _revertIfNotBuyer(jobId, terms);
+        _credit(treasury, _complete(jobId, job, terms, 0));
+    }
+
+    /// @inheritdoc IJobMarket
+    function finalize(JobTerms[] calldata terms) external nonReentrant returns (uint256 finalized) {
+        uint256 protocolFees;
+        for (uint256 i; i < terms.length; ++i) {
+            bytes32 jobId = terms[i].toId();
+            Job storage job = _jobs[jobId];
+            if (job.state != JobState.Submitted) continue;
+            uint256 deadline = job.deadline;
+            if (block.timestamp <= deadline) revert ChallengeWindowOpen(jobId, deadline);
+            protocolFees += _complete(jobId, job, terms[i], 0);
+            ++finalized;
+        }
+        // One credit for the whole batch: the treasury's balance is written once.
+        _credit(treasury, protocolFees);
+    }
+
+    // ------------------------------------------------------------------ faults
+
+    /// @inheritdoc IJobMarket
+    function slashMissedDeadline(JobTerms calldata terms) external nonReentrant {
+        (bytes32 jobId, Job storage job) = _load(terms, JobState.Running);
+        uint256 deadline = job.deadline;
+        if (block.timestamp <= deadline) revert DeadlineNotPassed(jobId, deadline);
+        address provider = job.provider;
+        uint256 collateral = uint256(job.price).mulBps(job.collateralRatioBps);
+        SlashSplit memory split = _splitSlash(collateral.mulBps(params.missedDeadlineSlashBps()));
+
+        JobState newState = _reopenOrRefund(jobId, terms);
+        _credit(terms.buyer, split.buyerShare);
+        _credit(msg.sender, split.reporterShare);
+        _credit(treasury, split.treasuryShare);
+        emit JobSlashed(
+            jobId,
+            provider,
+            msg.sender,
+            split.amount,
+            split.buyerShare,
+            split.reporterShare,
+            split.treasuryShare,
+            newState
+        );
+        // Moves the slash from the provider's stake to this contract, backing the credits above.
+        registry.slash(provider, terms.resources, collateral, split.amount, IProviderRegistry.SlashReason.MissedDeadline);
+    }
+
+    /// @inheritdoc IJobMarket
+    function dispute(JobTerms calldata terms) external nonReentrant {
+        (bytes32 jobId, Job storage job) = _load(terms, JobState.Submitted);
+        _revertIfNotBuyer(jobId, terms);
+        uint256 challengeDeadline = job.deadline;
+        if (block.timestamp > challengeDeadline) revert ChallengeWindowClosed(jobId, challengeDeadline);
+        if (params.arbiter() == address(0)) revert NoArbiter();
+        uint256 bond = params.disputeBond();
+        job.state = JobState.Disputed;
+        _disputeBonds[jobId] = bond;
+        emit JobDisputed(jobId, msg.sender, bond);
+        if (bond != 0) token.safeTransferFrom(msg.sender, address(this), bond);
+    }
+
+    /// @inheritdoc IJobMarket
+    function resolveDispute(JobTerms calldata terms, bool providerAtFault) external nonReentrant {
+        (bytes32 jobId, Job storage job) = _load(terms, JobState.Disputed);
+        address arbiter = params.arbiter();
+        if (msg.sender != arbiter) revert NotArbiter(msg.sender, arbiter);
+        uint256 bond = _disputeBonds[jobId];
+        delete _disputeBonds[jobId];
+        emit DisputeResolved(jobId, msg.sender, providerAtFault);
+
+        if (!providerAtFault) {
+            // The provider delivered: it is paid as usual and keeps the bond for its trouble.
+            _credit(treasury, _complete(jobId, job, terms, bond));
+            return;
+        }
+
+        _slashForFault(jobId, job, terms, bond);
+    }
+
+    // ------------------------------------------------------------------ payouts
+
+    /// @inheritdoc IJobMarket
+    function withdraw() external nonReentrant returns (uint256 amount) {
+        amount = _credits[msg.sender];
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        _credits[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IJobMarket
+    function jobOf(bytes32 jobId) external view returns (Job memory) {
+        return _jobs[jobId];
+    }
+
+    /// @inheritdoc IJobMarket
+    function jobIdOf(JobTerms calldata terms) external pure returns (bytes32) {
+        return terms.toId();
+    }
+
+    /// @inheritdoc IJobMarket
+    function creditOf(address account) external view returns (uint256) {
+        return _credits[account];
+    }
+
+    /// @inheritdoc IJobMarket
+    function disputeBondOf(bytes32 jobId) external view returns (uint256) {
+        return _disputeBonds[jobId];
+    }
+
+    // ------------------------------------------------------------------ internal
+
+    function _post(JobTerms calldata terms) private returns (bytes32 jobId) {
+        if (terms.buyer != msg.sender) revert BuyerMismatch(terms.buyer, msg.sender);
+        if (terms.maxPrice == 0) revert ZeroMaxPrice();
+        if (terms.durationSeconds == 0) revert ZeroDuration();
+        if (terms.resources.cpuMillicores == 0) revert EmptyResources();
+        if (terms.expiresAt <= block.timestamp) revert ExpiryNotInFuture(terms.expiresAt, block.timestamp);
+        jobId = terms.toId();
+        Job storage job = _jobs[jobId];
+        if (job.state != JobState.None) revert JobAlreadyExists(jobId);
+        // Field by field: assigning a whole Job would also write its empty second slot.
+        job.state = JobState.Open;
+        job.deadline = terms.expiresAt;
+        emit JobPosted(jobId, msg.sender, terms);
+    }
+
+    /// @dev Loads the job with `terms`, reverting unless it is in `required` state. Jobs
+    ///      that can be matched must not have expired.
+    function _load(JobTerms calldata terms, JobState required) private view returns (bytes32 jobId, Job storage job) {
+        jobId = terms.toId();
+        job = _jobs[jobId];
+        _revertIfNotState(jobId, job.state, required);
+    }
+
+    /// @dev Reserves the provider's capacity and locks its collateral (the registry checks
+    ///      the provider and its stake); checks the price against the buyer's ceiling.
+    function _reserve(
+        bytes32 jobId,
+        JobTerms calldata terms,
+        address provider,
+        IProtocolParams.MarketParams memory mp
+    ) private returns (uint256 price, uint256 collateral) {
+        if (block.timestamp >= terms.expiresAt) revert JobPastExpiry(jobId, terms.expiresAt);
+        (price, collateral) = registry.reserve(
+            provider, terms.resources, terms.durationSeconds, mp.collateralRatioBps, mp.minProviderStake
+        );
+        if (price > terms.maxPrice) revert PriceAboveCeiling(jobId, price, terms.maxPrice);
+    }
+
+    /// @dev Completes a job: credits the provider (plus `providerBonus`), the matchmaker and
+    ///      the buyer's unused escrow, releases capacity and collateral. Returns the protocol
+    ///      fee for the caller to credit to the treasury (once per batch).
+    ///      The payouts sum to the escrow: providerPayout + matchmakerFee + protocolFee = price
+    ///      and buyerRefund = maxPrice - price.
+    function _complete(bytes32 jobId, Job storage job, JobTerms calldata terms, uint256 providerBonus)
+        private
+        returns (uint256 protocolFee)
+    {
+        address provider = job.provider;
+        address matchmaker = job.matchmaker;
+        uint256 price = job.price;
+        protocolFee = price.mulBps(job.protocolFeeBps);
+        uint256 matchmakerFee = price.mulBps(job.matchmakerFeeBps);
+        uint256 collateral = price.mulBps(job.collateralRatioBps);
+        // Each fee is at most half the price (ProtocolParams' ceilings) and price <= maxPrice,
+        // so neither subtraction can underflow.
+        uint256 providerPayout;
+        uint256 buyerRefund;
+        unchecked {
+            providerPayout = price - protocolFee - matchmakerFee;
+            buyerRefund = terms.maxPrice - price;
+        }
+        _jobs[jobId] = Job({
+            provider: provider,
+            state: JobState.Completed,
+            deadline: 0,
+            collateralRatioBps: 0,
+            protocolFeeBps: 0,
+            matchmakerFeeBps: 0,
+            matchmaker: address(0),
+            price: 0
+        });
+        _credit(provider, providerPayout + providerBonus);
+        _credit(matchmaker, matchmakerFee);
+        _credit(terms.buyer, buyerRefund);
+        emit JobCompleted(jobId, provider, providerPayout, matchmakerFee, protocolFee, buyerRefund);
+        registry.release(provider, terms.resources, collateral, true);
+    }
+
+    /// @dev Sends a job whose provider dropped out back to the market, or refunds the buyer
+    ///      if the job can no longer be matched. Clears the match.
+    function _reopenOrRefund(bytes32 jobId, JobTerms calldata terms) private returns (JobState newState) {
+        newState = block.timestamp < terms.expiresAt ? JobState.Open : JobState.Refunded;
+        _jobs[jobId] = Job({
+            provider: address(0),
+            state: newState,
+            deadline: terms.expiresAt,
+            collateralRatioBps: 0,
+            protocolFeeBps: 0,
+            matchmakerFeeBps: 0,
+            matchmaker: address(0),
+            price: 0
+        });
+        if (newState == JobState.Refunded) _credit(terms.buyer, terms.maxPrice);
+    }
+
+    /// @dev Slashes the provider of a disputed job found at fault. The buyer reported the
+    ///      fault, so it takes the reporter's share as well as its own, and gets its escrow
+    ///      and its bond back.
+    function _slashForFault(bytes32 jobId, Job storage job, JobTerms calldata terms, uint256 bond) private {
+        address provider = job.provider;
+        uint256 collateral = uint256(job.price).mulBps(job.collateralRatioBps);
+        SlashSplit memory split = _splitSlash(collateral.mulBps(params.faultSlashBps()));
+        _jobs[jobId] = Job({
+            provider: provider,
+            state: JobState.Slashed,
+            deadline: 0,
+            collateralRatioBps: 0,
+            protocolFeeBps: 0,
+            matchmakerFeeBps: 0,
+            matchmaker: address(0),
+            price: 0
+        });
+        _credit(terms.buyer, terms.maxPrice + bond + split.buyerShare + split.reporterShare);
+        _credit(treasury, split.treasuryShare);
+        emit JobSlashed(
+            jobId,
+            provider,
+            terms.buyer,
+            split.amount,
+            split.buyerShare,
+            split.reporterShare,
+            split.treasuryShare,
+            JobState.Slashed
+        );
+        registry.slash(provider, terms.resources, collateral, split.amount, IProviderRegistry.SlashReason.ProvenFault);
+    }
+
+    /// @dev The buyer's, reporter's and treasury's parts of a slash of `amount`.
+    function _splitSlash(uint256 amount) private view returns (SlashSplit memory split) {
+        IProtocolParams.SlashParams memory sp = params.slashParams();
+        split.amount = amount;
+        split.buyerShare = amount.mulBps(sp.buyerShareBps);
+        split.reporterShare = amount.mulBps(sp.reporterShareBps);
+        // buyerShareBps + reporterShareBps <= 10,000 (ProtocolParams), so the two shares,
+        // each rounded down, never exceed amount.
+        unchecked {
+            split.treasuryShare = amount - split.buyerShare - split.reporterShare;
+        }
+    }
+
+    function _credit(address account, uint256 amount) private {
+        if (amount != 0) _credits[account] += amount;
+    }
+
+    function _revertIfNotState(bytes32 jobId, JobState state, JobState required) private pure {
+        if (state != required) revert JobStateMismatch(jobId, state, required);
+    }
+
+    function _revertIfNotProvider(bytes32 jobId, Job storage job) private view {
+        address provider = job.provider;
+        if (msg.sender != provider) revert NotJobProvider(jobId, msg.sender, provider);
+    }
+
+    function _revertIfNotBuyer(bytes32 jobId, JobTerms calldata terms) private view {
+        if (msg.sender != terms.buyer) revert NotJobBuyer(jobId, msg.sender, terms.buyer);
+    }
+}
