@@ -18,7 +18,11 @@ PROVIDER_STAKE = 5_000 * TOKEN
 
 @pytest.fixture(autouse=True)
 def isolation(fn_isolation):
-    """Every test starts from the deployment, whatever the one before it did."""
+    """Every test starts from the deployment, whatever the one before it did.
+
+    Module-scoped fixtures are created before this snapshot and so persist for the whole
+    module: only deployments (the same for every test) are module-scoped.
+    """
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +125,7 @@ def market(deployment, token, registry, buyer, other_buyer, provider, other_prov
     return market
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def registered(market, registry, provider):
     """`provider` registered with the standard listing and 5,000 tokens of stake."""
     registry.register(CAPACITY.as_tuple(), PRICES.as_tuple(), ENDPOINT, PROVIDER_STAKE, {"from": provider})

@@ -108,3 +108,40 @@ def sign_permit(token, owner, spender, value: int, deadline: int):
     signable = encode_typed_data(domain_data=domain, message_types=types, message_data=message)
     signed = Account.sign_message(signable, owner.private_key)
     return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+PROVIDER_FIELDS = (
+    "status", "capacity", "used", "prices", "endpoint", "stake", "lockedCollateral", "unbonding",
+    "unbondingUnlocksAt", "completedJobs", "missedDeadlines", "disputesLost", "totalSlashed",
+)
+JOB_FIELDS = (
+    "provider", "state", "deadline", "collateralRatioBps", "protocolFeeBps", "matchmakerFeeBps", "matchmaker", "price",
+)
+
+# IProviderRegistry.ProviderStatus and JobState, as the contracts number them.
+NONE, ACTIVE, PAUSED = 0, 1, 2
+OPEN, MATCHED, RUNNING, SUBMITTED, DISPUTED, COMPLETED, REFUNDED, SLASHED = range(1, 9)
+
+
+def provider_of(registry, provider) -> dict:
+    return dict(zip(PROVIDER_FIELDS, plain(registry.providerOf(provider))))
+
+
+def job_of(market, job_id) -> dict:
+    return dict(zip(JOB_FIELDS, plain(market.jobOf(job_id))))
+
+
+def next_block_at(timestamp: int) -> None:
+    """Makes the next block (and the calls estimated against it) carry `timestamp`."""
+    from brownie import web3
+
+    web3.provider.make_request("evm_setNextBlockTimestamp", [int(timestamp)])
+
+
+def travel_past(timestamp: int) -> None:
+    """Moves the chain's clock so the next block is one second after `timestamp`."""
+    from brownie import chain
+
+    latest = chain[-1].timestamp
+    if latest <= timestamp:
+        next_block_at(timestamp + 1)
