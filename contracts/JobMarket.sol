@@ -188,7 +188,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
 
     /// @inheritdoc IJobMarket
     function finalize(JobTerms[] calldata terms) external nonReentrant returns (uint256 finalized) {
-        uint256 protocolFees;
+        uint256 protocolFees = 0;
         for (uint256 i; i < terms.length; ++i) {
             bytes32 jobId = terms[i].toId();
             Job storage job = _jobs[jobId];
