@@ -1,6 +1,7 @@
 """Gas per market operation, measured on anvil. Prints a Markdown table.
 
-    .venv/bin/python bench/gas.py            (the README's `./dev bench-gas` runs this)
+    ./dev bench-gas                 print the table
+    ./dev bench-gas --snapshot      also write it to bench/gas-snapshot.md (committed)
 
 Every figure is the gas used by a real transaction on a fresh local chain. "steady" is
 the second time the same accounts do the operation, when their balances and the market's
@@ -13,16 +14,21 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import tempfile
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from brownie import _config, network, project  # noqa: E402
 
-from agora.chain.addresses import create_address  # noqa: E402
-from agora.chain.protocol import PUBLIC, TOKEN  # noqa: E402
+from eth_utils import keccak  # noqa: E402
+
+from agora.chain.protocol import PROFILES, PUBLIC, TOKEN  # noqa: E402
 from agora.chain.terms import HourlyPrices, JobTerms, Resources, label  # noqa: E402
+from deploy import deploy  # noqa: E402
 
 CAPACITY = Resources(256_000, 1_048_576, 10_000, 8, label("A100"), label("eu-west"))
 PRICES = HourlyPrices(10**8, 10**7, 2 * 10**9, 10**6)
@@ -37,26 +43,57 @@ def _free_port() -> int:
 
 
 class Bench:
-    def __init__(self, contracts, accounts, chain):
+    def __init__(self, contracts, accounts, chain, directory):
         self.c = contracts
         self.accounts = accounts
         self.chain = chain
         self.rows: dict[str, dict[str, int]] = {}
         self.salt = 0
-        gov, self.arbiter, self.buyer, self.provider, self.provider2, self.matchmaker, self.keeper = accounts[1:8]
         deployer = accounts[0]
-        self.token = contracts.AgoraToken.deploy(deployer, 10**9 * TOKEN, {"from": deployer})
-        self.params = contracts.ProtocolParams.deploy(
-            gov, PUBLIC.mins.as_tuple(), PUBLIC.maxs.as_tuple(), PUBLIC.initial.as_tuple(), self.arbiter,
-            {"from": deployer},
-        )
-        market_address = create_address(deployer.address, deployer.nonce + 1)
-        self.registry = contracts.ProviderRegistry.deploy(self.token, self.params, market_address, {"from": deployer})
-        self.market = contracts.JobMarket.deploy(self.token, self.params, self.registry, {"from": deployer})
-        for who in (self.buyer, self.provider, self.provider2, self.keeper):
-            self.token.transfer(who, 1_000_000 * TOKEN, {"from": deployer})
+        self.arbiter, self.buyer, self.provider, self.provider2, self.matchmaker, self.keeper = accounts[2:8]
+        self.voters = accounts[8:11]
+        holders = [self.buyer, self.provider, self.provider2, self.keeper]
+        distribution = {str(a.address): 1_000_000 * TOKEN for a in holders}
+        distribution.update({str(v.address): 30_000_000 * TOKEN for v in self.voters})
+        # The mainnet profile: DESIGN.md's parameters and bounds, 1 day / 1 week / 2 days governance.
+        record = deploy(contracts, deployer, profile=PROFILES["mainnet"], distribution=distribution,
+                        arbiter=str(self.arbiter.address), directory=directory, quiet=True)
+        at = {name: c["address"] for name, c in record["contracts"].items()}
+        self.token = contracts.AgoraToken.at(at["AgoraToken"])
+        self.params = contracts.ProtocolParams.at(at["ProtocolParams"])
+        self.registry = contracts.ProviderRegistry.at(at["ProviderRegistry"])
+        self.market = contracts.JobMarket.at(at["JobMarket"])
+        self.governor = contracts.AgoraGovernor.at(at["AgoraGovernor"])
+        for who in holders:
             self.token.approve(self.market, 2**256 - 1, {"from": who})
             self.token.approve(self.registry, 2**256 - 1, {"from": who})
+
+    def governance(self, phase: str) -> None:
+        """propose, castVote, queue and execute of a one-parameter change."""
+        g = self.governor
+        for v in self.voters:
+            self.token.delegate(v, {"from": v})
+        # Votes are counted at clock - 1: let a second pass after delegating.
+        self.chain.sleep(1)
+        self.chain.mine()
+        self.salt += 1
+        calldata = self.params.setProtocolFeeBps.encode_input(100 + self.salt % 50)
+        description = f"Set the protocol fee ({self.salt})"
+        tx = g.propose([self.params], [0], [calldata], description, {"from": self.voters[0]})
+        self.record("governance: propose", tx, phase)
+        proposal = tx.return_value
+        self.chain.sleep(g.votingDelay() + 1)
+        self.chain.mine()
+        for i, v in enumerate(self.voters):
+            tx = g.castVote(proposal, 1, {"from": v})
+            if i == 1:
+                self.record("governance: castVote", tx, phase)
+        self.chain.sleep(g.votingPeriod() + 1)
+        self.chain.mine()
+        args = ([self.params], [0], [calldata], keccak(text=description))
+        self.record("governance: queue", g.queue(*args, {"from": self.keeper}), phase)
+        self.chain.sleep(PROFILES["mainnet"].governance.timelock_delay_seconds + 1)
+        self.record("governance: execute", g.execute(*args, {"from": self.keeper}), phase)
 
     def record(self, name: str, tx, phase: str) -> None:
         self.rows.setdefault(name, {})[phase] = tx.gas_used
@@ -144,6 +181,7 @@ class Bench:
             self.dispute(phase)
             self.cancel(phase)
             self.record("withdraw", self.market.withdraw({"from": self.provider}), phase)
+            self.governance(phase)
             # Re-credit the provider so the steady withdraw starts from a non-zero balance too.
             self.lifecycle("warm")
 
@@ -162,6 +200,7 @@ class Bench:
 
 
 def main() -> None:
+    warnings.filterwarnings("ignore", category=FutureWarning)
     os.chdir(ROOT)
     proj = project.load(ROOT, name="AgoraGasBench")
     proj.load_config()
@@ -170,10 +209,16 @@ def main() -> None:
     try:
         from brownie import accounts, chain
 
-        bench = Bench(proj, accounts, chain)
-        bench.run()
+        with tempfile.TemporaryDirectory() as directory:
+            bench = Bench(proj, accounts, chain, Path(directory))
+            bench.run()
+        table = bench.table()
         print()
-        print(bench.table())
+        print(table)
+        if "--snapshot" in sys.argv:
+            (ROOT / "bench" / "gas-snapshot.md").write_text(
+                "# Gas per operation (bench/gas.py, anvil, solc 0.8.28 via-IR, 10,000 optimizer runs)\n\n" + table + "\n"
+            )
     finally:
         network.disconnect()
 

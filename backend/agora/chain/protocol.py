@@ -64,3 +64,52 @@ DEVNET = ParamSet(
     ),
     initial=ParamValues(100 * TOKEN, 60, 15, 30, 15_000, 5_000, 10_000, 8_000, 500, 100, 50, 10 * TOKEN),
 )
+
+
+@dataclass(frozen=True)
+class GovernanceSettings:
+    """The governor's and the timelock's timing (seconds: the token's clock is timestamps)."""
+
+    voting_delay_seconds: int
+    voting_period_seconds: int
+    proposal_threshold: int  # token wei of votes needed to propose
+    quorum_percent: int
+    timelock_delay_seconds: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything a deployment is configured by, besides who receives tokens."""
+
+    name: str
+    params: ParamSet
+    governance: GovernanceSettings
+    token_supply: int = 1_000_000_000 * TOKEN
+
+
+PROFILES = {
+    # Seconds-long governance so a whole vote fits in a local session or a test.
+    "devnet": Profile(
+        name="devnet",
+        params=DEVNET,
+        governance=GovernanceSettings(
+            voting_delay_seconds=1,
+            voting_period_seconds=5 * MINUTE,
+            proposal_threshold=0,
+            quorum_percent=4,
+            timelock_delay_seconds=1 * MINUTE,
+        ),
+    ),
+    # The issue's mainnet-like defaults: 1 day delay, 1 week vote, 4% quorum, 2 day timelock.
+    "mainnet": Profile(
+        name="mainnet",
+        params=PUBLIC,
+        governance=GovernanceSettings(
+            voting_delay_seconds=1 * DAY,
+            voting_period_seconds=7 * DAY,
+            proposal_threshold=100_000 * TOKEN,
+            quorum_percent=4,
+            timelock_delay_seconds=2 * DAY,
+        ),
+    ),
+}

@@ -1,0 +1,115 @@
+"""Starts a local Agora market: an anvil chain (state kept across restarts) with the
+contracts deployed and governed by the timelock, then waits until Ctrl-C.
+
+    ./dev market            (AGORA_RPC_PORT, default 8545; AGORA_PROFILE, default devnet)
+
+Set AGORA_FRESH=1 to throw away the saved chain and start from block 0.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "backend"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+STATE_DIR = ROOT / ".agora"
+
+
+def die(message: str) -> None:
+    print(f"market: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def start_chain(port: int) -> subprocess.Popen:
+    STATE_DIR.mkdir(exist_ok=True)
+    state = STATE_DIR / "anvil-state.json"
+    if os.environ.get("AGORA_FRESH") == "1":
+        state.unlink(missing_ok=True)
+        (ROOT / "deployments" / "31337.json").unlink(missing_ok=True)
+    log = open(STATE_DIR / "anvil.log", "ab")
+    chain = subprocess.Popen(
+        [
+            "anvil", "--host", "127.0.0.1", "--port", str(port), "--accounts", "20",
+            "--block-base-fee-per-gas", "0", "--block-time", "1", "--state", str(state),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    for _ in range(100):
+        if port_in_use(port):
+            return chain
+        if chain.poll() is not None:
+            die(f"anvil exited with {chain.returncode}; see {STATE_DIR / 'anvil.log'}")
+        time.sleep(0.1)
+    chain.terminate()
+    die(f"anvil did not open port {port} within 10 s")
+
+
+def main() -> None:
+    port = int(os.environ.get("AGORA_RPC_PORT", "8545"))
+    if port_in_use(port):
+        die(f"port {port} is already in use; stop what listens there or set AGORA_RPC_PORT to a free port")
+    if shutil.which("anvil") is None:
+        die("anvil is not on PATH: run this through ./dev market")
+
+    chain = start_chain(port)
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        from brownie import _config, network, project
+
+        proj = project.load(ROOT, name="AgoraMarket")
+        proj.load_config()
+        # Brownie attaches to the chain already listening on its anvil port.
+        _config.CONFIG.networks["anvil"]["cmd_settings"]["port"] = port
+        network.connect("anvil")
+        import brownie
+        from deploy import DeployError, config_from_env, deploy
+
+        try:
+            config = config_from_env(brownie.accounts)
+            deployer = config.pop("deployer")
+            record = deploy(proj, deployer, **config)
+        except DeployError as exc:
+            die(str(exc))
+        print()
+        print(f"Agora market running: RPC http://127.0.0.1:{port}  chain {record['chainId']}  ({record['profile']})")
+        print(f"  market   {record['contracts']['JobMarket']['address']}")
+        print(f"  registry {record['contracts']['ProviderRegistry']['address']}")
+        print(f"  governor {record['contracts']['AgoraGovernor']['address']}")
+        print("Ctrl-C stops it; the chain's state is kept in .agora/ for the next start.", flush=True)
+        while not stopping and chain.poll() is None:
+            time.sleep(0.5)
+        if chain.poll() is not None and not stopping:
+            die(f"anvil stopped unexpectedly; see {STATE_DIR / 'anvil.log'}")
+    finally:
+        if chain.poll() is None:
+            chain.send_signal(signal.SIGINT)  # anvil writes its state on SIGINT
+            try:
+                chain.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                chain.kill()
+
+
+if __name__ == "__main__":
+    main()

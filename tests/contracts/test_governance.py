@@ -1,0 +1,320 @@
+"""Token-holder governance on the deployed system: the whole proposal path, its failure
+modes, votes bought after the snapshot, and a deployer left with no power."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from brownie import chain, web3
+from eth_utils import keccak
+
+from agora.chain.protocol import PROFILES, TOKEN
+from agora.chain.terms import quote
+from marketkit import CAPACITY, ENDPOINT, PRICES, make_terms, plain, reverts
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from deploy import deploy  # noqa: E402
+
+DEVNET = PROFILES["devnet"]
+G = DEVNET.governance
+# ProposalState
+PENDING, ACTIVE, CANCELED, DEFEATED, SUCCEEDED, QUEUED, EXPIRED, EXECUTED = range(8)
+AGAINST, FOR, ABSTAIN = 0, 1, 2
+ZERO = "0x" + "0" * 40
+# Supply 1B, quorum 4% = 40M votes.
+HOLDINGS = {"whale": 60_000_000, "dolphin": 30_000_000, "minnow": 5_000_000, "buyer": 1_000_000, "provider": 1_000_000}
+
+
+@pytest.fixture(scope="module")
+def holders(accounts):
+    return dict(zip(HOLDINGS, accounts[11:16]))
+
+
+@pytest.fixture(scope="module")
+def system(AgoraToken, TimelockController, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket,
+           accounts, holders, tmp_path_factory):
+    containers = type("Containers", (), {
+        "AgoraToken": AgoraToken, "TimelockController": TimelockController, "AgoraGovernor": AgoraGovernor,
+        "ProtocolParams": ProtocolParams, "ProviderRegistry": ProviderRegistry, "JobMarket": JobMarket,
+    })
+    record = deploy(
+        containers, accounts[0], profile=DEVNET,
+        distribution={str(holders[name].address): amount * TOKEN for name, amount in HOLDINGS.items()},
+        arbiter=str(accounts[10].address), directory=tmp_path_factory.mktemp("deployments"), quiet=True,
+    )
+    at = {name: c["address"] for name, c in record["contracts"].items()}
+    return type("System", (), {
+        "token": AgoraToken.at(at["AgoraToken"]),
+        "timelock": TimelockController.at(at["TimelockController"]),
+        "governor": AgoraGovernor.at(at["AgoraGovernor"]),
+        "params": ProtocolParams.at(at["ProtocolParams"]),
+        "registry": ProviderRegistry.at(at["ProviderRegistry"]),
+        "market": JobMarket.at(at["JobMarket"]),
+        "record": record,
+    })
+
+
+@pytest.fixture
+def delegated(system, holders):
+    for who in holders.values():
+        system.token.delegate(who, {"from": who})
+    chain.mine()
+    return holders
+
+
+def proposal(system, *calls, description="Agora proposal"):
+    targets = [c[0] for c in calls]
+    datas = [c[1] for c in calls]
+    return targets, [0] * len(calls), datas, description
+
+
+def propose(system, proposer, *calls, description="Agora proposal"):
+    targets, values, datas, desc = proposal(system, *calls, description=description)
+    tx = system.governor.propose(targets, values, datas, desc, {"from": proposer})
+    return tx.return_value, (targets, values, datas, keccak(text=desc))
+
+
+def to_voting(system, proposal_id):
+    snapshot = system.governor.proposalSnapshot(proposal_id)
+    chain.sleep(max(0, snapshot - chain[-1].timestamp) + 1)
+    chain.mine()
+
+
+def to_end_of_vote(system, proposal_id):
+    deadline = system.governor.proposalDeadline(proposal_id)
+    chain.sleep(max(0, deadline - chain[-1].timestamp) + 1)
+    chain.mine()
+
+
+def pass_and_queue(system, voters, proposal_id, args):
+    to_voting(system, proposal_id)
+    for who in voters:
+        system.governor.castVote(proposal_id, FOR, {"from": who})
+    to_end_of_vote(system, proposal_id)
+    system.governor.queue(*args, {"from": voters[0]})
+
+
+def operation_id(system, args) -> bytes:
+    """The timelock operation of a queued proposal: the governor salts it with its address."""
+    targets, values, datas, description_hash = args
+    salt = bytes(a ^ b for a, b in zip(bytes.fromhex(str(system.governor.address)[2:]).ljust(32, b"\0"), description_hash))
+    return system.timelock.hashOperationBatch(targets, values, datas, bytes(32), salt)
+
+
+def expected_states(*states) -> bytes:
+    return sum(1 << s for s in states).to_bytes(32, "big")
+
+
+class TestWholePath:
+    def test_ProposalChangesParametersArbiterAndGovernorSettings(self, system, delegated, accounts, stranger):
+        h = delegated
+        calls = [
+            (system.params, system.params.setProtocolFeeBps.encode_input(200)),
+            (system.params, system.params.setArbiter.encode_input(stranger)),
+            (system.governor, system.governor.setVotingPeriod.encode_input(10 * 60)),
+        ]
+        proposal_id, args = propose(system, h["minnow"], *calls)
+        assert system.governor.state(proposal_id) == PENDING
+        to_voting(system, proposal_id)
+        assert system.governor.state(proposal_id) == ACTIVE
+        system.governor.castVote(proposal_id, FOR, {"from": h["whale"]})
+        system.governor.castVote(proposal_id, AGAINST, {"from": h["dolphin"]})
+        system.governor.castVote(proposal_id, ABSTAIN, {"from": h["minnow"]})
+        against, for_, abstain = system.governor.proposalVotes(proposal_id)
+        assert (against, for_, abstain) == (30_000_000 * TOKEN, 60_000_000 * TOKEN, 5_000_000 * TOKEN)
+        to_end_of_vote(system, proposal_id)
+        assert system.governor.state(proposal_id) == SUCCEEDED
+
+        system.governor.queue(*args, {"from": stranger})
+        assert system.governor.state(proposal_id) == QUEUED
+        operation = operation_id(system, args)
+        with reverts("TimelockUnexpectedOperationState", operation, expected_states(2)):  # Ready
+            system.governor.execute(*args, {"from": stranger})
+
+        chain.sleep(G.timelock_delay_seconds)
+        system.governor.execute(*args, {"from": stranger})  # anyone executes
+        assert system.governor.state(proposal_id) == EXECUTED
+        assert system.params.protocolFeeBps() == 200
+        assert system.params.arbiter() == stranger
+        assert system.governor.votingPeriod() == 600
+
+    def test_NewFeeIsInForceForTheNextJob(self, system, delegated, accounts):
+        h = delegated
+        proposal_id, args = propose(system, h["minnow"], (system.params, system.params.setProtocolFeeBps.encode_input(250)))
+        pass_and_queue(system, [h["whale"]], proposal_id, args)
+        chain.sleep(G.timelock_delay_seconds)
+        system.governor.execute(*args, {"from": h["whale"]})
+
+        buyer, provider, matchmaker = h["buyer"], h["provider"], accounts[17]
+        system.token.approve(system.market, 2**256 - 1, {"from": buyer})
+        system.token.approve(system.registry, 2**256 - 1, {"from": provider})
+        system.registry.register(CAPACITY.as_tuple(), PRICES.as_tuple(), ENDPOINT, 5_000 * TOKEN, {"from": provider})
+        terms = make_terms(buyer, chain[-1].timestamp, 1)
+        system.market.post(terms.as_tuple(), {"from": buyer})
+        system.market.matchJob(terms.as_tuple(), provider, {"from": matchmaker})
+        system.market.accept(terms.as_tuple(), {"from": provider})
+        system.market.submitResult(terms.job_id, b"\x11" * 32, {"from": provider})
+        tx = system.market.confirm(terms.as_tuple(), {"from": buyer})
+        price = quote(terms.resources, terms.duration_seconds, PRICES)
+        assert tx.events["JobCompleted"]["protocolFee"] == price * 250 // 10_000
+        assert system.market.creditOf(system.timelock) == price * 250 // 10_000
+
+
+class TestFailures:
+    def test_QuorumNotMet(self, system, delegated):
+        h = delegated
+        proposal_id, args = propose(system, h["minnow"], (system.params, system.params.setProtocolFeeBps.encode_input(200)))
+        to_voting(system, proposal_id)
+        system.governor.castVote(proposal_id, FOR, {"from": h["dolphin"]})  # 30M < 40M quorum
+        to_end_of_vote(system, proposal_id)
+        assert system.governor.state(proposal_id) == DEFEATED
+        assert system.governor.quorum(system.governor.proposalSnapshot(proposal_id)) == 40_000_000 * TOKEN
+        with reverts("GovernorUnexpectedProposalState", proposal_id, DEFEATED, expected_states(SUCCEEDED)):
+            system.governor.queue(*args, {"from": h["dolphin"]})
+
+    def test_VoteDefeated(self, system, delegated):
+        h = delegated
+        proposal_id, args = propose(system, h["minnow"], (system.params, system.params.setProtocolFeeBps.encode_input(200)))
+        to_voting(system, proposal_id)
+        system.governor.castVote(proposal_id, AGAINST, {"from": h["whale"]})
+        system.governor.castVote(proposal_id, FOR, {"from": h["dolphin"]})
+        to_end_of_vote(system, proposal_id)
+        assert system.governor.state(proposal_id) == DEFEATED
+        assert system.params.protocolFeeBps() == DEVNET.params.initial.protocol_fee_bps
+
+    def test_RevertIf_ExecutedBeforeTheDelay(self, system, delegated):
+        h = delegated
+        proposal_id, args = propose(system, h["minnow"], (system.params, system.params.setProtocolFeeBps.encode_input(200)))
+        pass_and_queue(system, [h["whale"]], proposal_id, args)
+        chain.sleep(G.timelock_delay_seconds - 10)
+        operation = operation_id(system, args)
+        with reverts("TimelockUnexpectedOperationState", operation, expected_states(2)):
+            system.governor.execute(*args, {"from": h["whale"]})
+
+    def test_RevertIf_PassedValueIsOutOfBounds(self, system, delegated):
+        h = delegated
+        too_high = DEVNET.params.maxs.protocol_fee_bps + 1
+        proposal_id, args = propose(system, h["minnow"], (system.params, system.params.setProtocolFeeBps.encode_input(too_high)))
+        pass_and_queue(system, [h["whale"]], proposal_id, args)
+        chain.sleep(G.timelock_delay_seconds)
+        with reverts("ParameterOutOfBounds", 9, too_high, DEVNET.params.mins.protocol_fee_bps, DEVNET.params.maxs.protocol_fee_bps):
+            system.governor.execute(*args, {"from": h["whale"]})
+        assert system.governor.state(proposal_id) == QUEUED
+        assert system.params.protocolFeeBps() == DEVNET.params.initial.protocol_fee_bps
+
+    def test_RevertIf_ExecutedTwice(self, system, delegated):
+        h = delegated
+        proposal_id, args = propose(system, h["minnow"], (system.params, system.params.setProtocolFeeBps.encode_input(200)))
+        pass_and_queue(system, [h["whale"]], proposal_id, args)
+        chain.sleep(G.timelock_delay_seconds)
+        system.governor.execute(*args, {"from": h["whale"]})
+        with reverts("GovernorUnexpectedProposalState", proposal_id, EXECUTED, expected_states(SUCCEEDED, QUEUED)):
+            system.governor.execute(*args, {"from": h["whale"]})
+
+
+class TestVotesAtSnapshot:
+    def test_TokensBoughtAfterTheSnapshotDoNotCount(self, system, delegated, accounts):
+        h = delegated
+        latecomer = accounts[18]
+        proposal_id, args = propose(system, h["minnow"], (system.params, system.params.setProtocolFeeBps.encode_input(200)))
+        to_voting(system, proposal_id)
+        # A flash loan in effect: the whale's tokens move to a fresh account that delegates
+        # and votes, all after the snapshot.
+        system.token.transfer(latecomer, 60_000_000 * TOKEN, {"from": h["whale"]})
+        system.token.delegate(latecomer, {"from": latecomer})
+        assert system.token.getVotes(latecomer) == 60_000_000 * TOKEN
+        tx = system.governor.castVote(proposal_id, FOR, {"from": latecomer})
+        assert tx.events["VoteCast"]["weight"] == 0
+        # The whale still votes with what it held at the snapshot.
+        system.governor.castVote(proposal_id, AGAINST, {"from": h["whale"]})
+        assert plain(system.governor.proposalVotes(proposal_id)) == (60_000_000 * TOKEN, 0, 0)
+        to_end_of_vote(system, proposal_id)
+        assert system.governor.state(proposal_id) == DEFEATED
+
+    def test_SnapshotIsTakenAfterTheVotingDelay(self, system, delegated):
+        h = delegated
+        tx = system.governor.propose([system.params], [0], [system.params.setProtocolFeeBps.encode_input(1)], "x",
+                                     {"from": h["minnow"]})
+        assert system.governor.proposalSnapshot(tx.return_value) == tx.timestamp + G.voting_delay_seconds
+
+
+class TestNoPowerOutsideTheTimelock:
+    """Every privileged function of every contract refuses the deployer and any other account."""
+
+    @pytest.fixture
+    def outsiders(self, accounts, holders):
+        return [accounts[0], accounts[19], holders["whale"]]
+
+    def test_DeployerHoldsNoTokensAndNoRoles(self, system, accounts):
+        deployer = accounts[0]
+        assert system.token.balanceOf(deployer) == 0
+        for role in ("DEFAULT_ADMIN_ROLE", "PROPOSER_ROLE", "EXECUTOR_ROLE", "CANCELLER_ROLE"):
+            assert not system.timelock.hasRole(getattr(system.timelock, role)(), deployer), role
+        assert system.timelock.hasRole(system.timelock.PROPOSER_ROLE(), system.governor)
+        assert system.timelock.hasRole(system.timelock.CANCELLER_ROLE(), system.governor)
+        assert system.timelock.hasRole(system.timelock.EXECUTOR_ROLE(), ZERO)  # anyone executes
+        assert system.timelock.hasRole(system.timelock.DEFAULT_ADMIN_ROLE(), system.timelock)  # self-administered
+        assert system.params.governance() == system.timelock
+        assert system.market.treasury() == system.timelock
+        assert system.governor.timelock() == system.timelock
+        assert system.params.arbiter() != deployer
+
+    def test_ParamSettersRefuseEveryoneButTheTimelock(self, system, outsiders):
+        setters = [f["name"] for f in system.params.abi if f["type"] == "function" and f["name"].startswith("set")]
+        assert len(setters) == 13
+        for who in outsiders:
+            for name in setters:
+                arg = who if name == "setArbiter" else 1
+                with reverts("NotGovernance", who):
+                    getattr(system.params, name)(arg, {"from": who})
+
+    def test_GovernorSettingsRefuseEveryoneButTheTimelock(self, system, outsiders):
+        g = system.governor
+        for who in outsiders:
+            for fn, arg in ((g.setVotingDelay, 1), (g.setVotingPeriod, 100), (g.setProposalThreshold, 0),
+                            (g.updateQuorumNumerator, 1), (g.updateTimelock, who)):
+                with reverts("GovernorOnlyExecutor", who):
+                    fn(arg, {"from": who})
+            with reverts("GovernorOnlyExecutor", who):
+                g.relay(system.params, 0, system.params.setProtocolFeeBps.encode_input(0), {"from": who})
+
+    def test_TimelockRefusesEveryoneButItselfAndTheGovernor(self, system, outsiders):
+        t = system.timelock
+        for who in outsiders:
+            with reverts("AccessControlUnauthorizedAccount", who, t.PROPOSER_ROLE()):
+                t.schedule(system.params, 0, system.params.setProtocolFeeBps.encode_input(0), bytes(32), bytes(32),
+                           G.timelock_delay_seconds, {"from": who})
+            with reverts("AccessControlUnauthorizedAccount", who, t.CANCELLER_ROLE()):
+                t.cancel(bytes(32), {"from": who})
+            with reverts("AccessControlUnauthorizedAccount", who, t.DEFAULT_ADMIN_ROLE()):
+                t.grantRole(t.PROPOSER_ROLE(), who, {"from": who})
+            with reverts("TimelockUnauthorizedCaller", who):
+                t.updateDelay(0, {"from": who})
+
+    def test_MarketAndRegistryPrivilegesRefuseOutsiders(self, system, outsiders, holders, accounts):
+        buyer, provider = holders["buyer"], holders["provider"]
+        system.token.approve(system.market, 2**256 - 1, {"from": buyer})
+        system.token.approve(system.registry, 2**256 - 1, {"from": provider})
+        system.registry.register(CAPACITY.as_tuple(), PRICES.as_tuple(), ENDPOINT, 5_000 * TOKEN, {"from": provider})
+        terms = make_terms(buyer, chain[-1].timestamp, 7)
+        system.market.post(terms.as_tuple(), {"from": buyer})
+        system.market.take(terms.as_tuple(), {"from": provider})
+        system.market.submitResult(terms.job_id, b"\x11" * 32, {"from": provider})
+        system.market.dispute(terms.as_tuple(), {"from": buyer})
+        arbiter = system.params.arbiter()
+        for who in outsiders + [buyer, provider]:
+            with reverts("NotArbiter", who, arbiter):
+                system.market.resolveDispute(terms.as_tuple(), False, {"from": who})
+            with reverts("NotMarket", who):
+                system.registry.release(who, CAPACITY.as_tuple(), 0, True, {"from": who})
+            with reverts("NotMarket", who):
+                system.registry.reserve(who, CAPACITY.as_tuple(), 1, 0, 0, {"from": who})
+            with reverts("NotMarket", who):
+                system.registry.slash(who, CAPACITY.as_tuple(), 0, 0, 0, {"from": who})
+        system.market.resolveDispute(terms.as_tuple(), False, {"from": accounts[10]})
+
+    def test_TokenHasNoPrivilegedFunction(self, system):
+        names = {f["name"] for f in system.token.abi if f["type"] == "function"}
+        assert not names & {"mint", "burn", "pause", "owner", "transferOwnership", "grantRole", "setClock"}
