@@ -26,6 +26,13 @@ class TestConstructor:
         with reverts("ZeroAddress"):
             ProviderRegistry.deploy(args["token"], args["params"], args["market"], {"from": deployer})
 
+    @pytest.mark.parametrize("which", ["token", "params", "registry"])
+    def test_MarketRevertIf_ZeroAddress(self, JobMarket, registry, token, params, deployer, which):
+        args = {"token": token, "params": params, "registry": registry}
+        args[which] = ZERO
+        with reverts("ZeroAddress"):
+            JobMarket.deploy(args["token"], args["params"], args["registry"], {"from": deployer})
+
     def test_MarketRefusesRegistryMadeForAnotherAddress(self, ProviderRegistry, JobMarket, token, params, deployer, stranger):
         registry = ProviderRegistry.deploy(token, params, stranger, {"from": deployer})
         with reverts("RegistryBoundElsewhere", stranger):
@@ -67,6 +74,10 @@ class TestRegister:
         with reverts("EndpointTooLong", 257, 256):
             registry.register(CAPACITY.as_tuple(), PRICES.as_tuple(), "x" * 257, 0, {"from": provider})
 
+    def test_RevertIf_StakeDoesNotFitUint96(self, market, registry, provider):
+        with reverts("SafeCastOverflowedUintDowncast", 96, 2**96):
+            registry.register(CAPACITY.as_tuple(), PRICES.as_tuple(), ENDPOINT, 2**96, {"from": provider})
+
     def test_RevertIf_StakeNotApproved(self, market, registry, stranger):
         with reverts("ERC20InsufficientAllowance", registry, 0, TOKEN):
             registry.register(CAPACITY.as_tuple(), PRICES.as_tuple(), ENDPOINT, TOKEN, {"from": stranger})
@@ -100,6 +111,15 @@ class TestUpdateListing:
         smaller = CAPACITY.__class__(**{**CAPACITY.__dict__, field: used - 1})
         with reverts("CapacityBelowUsage", registered, resource, used, used - 1):
             registry.updateListing(smaller.as_tuple(), PRICES.as_tuple(), ENDPOINT, {"from": registered})
+
+    def test_RevertIf_NewListingHasNoCpu(self, registry, registered):
+        capacity = CAPACITY.__class__(**{**CAPACITY.__dict__, "cpu_millicores": 0})
+        with reverts("ZeroCapacity"):
+            registry.updateListing(capacity.as_tuple(), PRICES.as_tuple(), ENDPOINT, {"from": registered})
+
+    def test_RevertIf_NewEndpointTooLong(self, registry, registered):
+        with reverts("EndpointTooLong", 300, 256):
+            registry.updateListing(CAPACITY.as_tuple(), PRICES.as_tuple(), "x" * 300, {"from": registered})
 
     def test_MayShrinkToCapacityInUse(self, registry, matched, registered):
         matched()
