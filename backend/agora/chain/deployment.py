@@ -11,10 +11,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from agora.errors import AgoraError
+
 CONTRACTS = ("AgoraToken", "TimelockController", "AgoraGovernor", "ProtocolParams", "ProviderRegistry", "JobMarket")
 
 
-class DeploymentNotFound(FileNotFoundError):
+class DeploymentNotFound(AgoraError, FileNotFoundError):
     """No deployment file for this chain."""
 
 

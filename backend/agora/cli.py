@@ -1,0 +1,66 @@
+"""The `agora` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+
+def _index(args) -> int:
+    from agora.config import get_settings
+    from agora.indexer.service import build_indexer
+
+    indexer = build_indexer(get_settings())
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    indexer.run(until_block=args.until, stop=lambda: bool(stopping))
+    status = indexer.status()
+    print(f"indexed block {status.indexed} of {status.head} (chain {status.chain_id})")
+    return 0
+
+
+def _status(_args) -> int:
+    from agora.config import get_settings
+    from agora.indexer.service import build_indexer
+
+    s = build_indexer(get_settings()).status()
+    print(f"chain {s.chain_id}: head {s.head}, indexed {s.indexed}, lag {s.lag} blocks, final up to {s.finalized}")
+    return 0
+
+
+def _db_upgrade(_args) -> int:
+    from agora.config import get_settings
+    from agora.db.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    print("database schema is up to date")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="agora", description="Agora compute marketplace node")
+    commands = parser.add_subparsers(dest="command", required=True)
+    index = commands.add_parser("index", help="index the chain into the database (backfill, then follow the head)")
+    index.add_argument("--until", type=int, default=None, help="stop once this block is indexed")
+    index.set_defaults(run=_index)
+    commands.add_parser("status", help="show the indexer's position").set_defaults(run=_status)
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(run=_db_upgrade)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    from agora.errors import AgoraError
+
+    try:
+        return args.run(args)
+    except AgoraError as exc:
+        print(f"agora: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

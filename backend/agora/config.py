@@ -1,0 +1,39 @@
+"""Configuration from the environment (`AGORA_*`) or a `.env` file; every setting has an
+embedded default, so a fresh checkout runs with SQLite and a local chain."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGORA_", env_file=".env", extra="ignore")
+
+    # Chain
+    rpc_url: str = "http://127.0.0.1:8545"
+    deployments_dir: Path = ROOT / "deployments"
+    build_dir: Path = ROOT / "build" / "contracts"
+
+    # Database: SQLite in the checkout by default; PostgreSQL with
+    # postgresql+psycopg://user@host/db
+    database_url: str = f"sqlite:///{ROOT / '.agora' / 'agora.db'}"
+
+    # Indexer
+    confirmations: int = Field(default=12, ge=0, description="blocks below the head reported final")
+    reorg_history_blocks: int = Field(default=256, ge=1, description="blocks of undo history kept for reorgs")
+    min_block_range: int = Field(default=1, ge=1)
+    max_block_range: int = Field(default=20_000, ge=1)
+    initial_block_range: int = Field(default=500, ge=1)
+    target_logs_per_batch: int = Field(default=20_000, ge=1)
+    poll_interval_seconds: float = Field(default=0.1, gt=0)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,69 @@
+"""The indexer's own state: checkpoint, batches with their undo history, raw events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from agora.db.base import Address, Base, Hash
+
+
+class Checkpoint(Base):
+    """The last block whose events are projected, with its hash (one row per indexer)."""
+
+    __tablename__ = "indexer_checkpoints"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(Hash)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+
+
+class IndexedBatch(Base):
+    """A block range projected in one transaction: the unit a reorganization rolls back."""
+
+    __tablename__ = "indexed_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    from_block: Mapped[int] = mapped_column(BigInteger)
+    to_block: Mapped[int] = mapped_column(BigInteger, index=True)
+    # Hash of block from_block - 1 when the batch was made: the batch sits on that block.
+    parent_hash: Mapped[str] = mapped_column(Hash)
+    to_hash: Mapped[str] = mapped_column(Hash)
+    event_count: Mapped[int] = mapped_column(Integer)
+
+
+class UndoEntry(Base):
+    """A row of a mutable projection as it was before a batch changed it (None: absent)."""
+
+    __tablename__ = "undo_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("indexed_batches.id", ondelete="CASCADE"), index=True)
+    table_name: Mapped[str] = mapped_column(String(32))
+    row_key: Mapped[str] = mapped_column(String(80))
+    before: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class ChainEvent(Base):
+    """Every decoded event of the Agora contracts, in chain order."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("block_hash", "log_index"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    block_hash: Mapped[str] = mapped_column(Hash)
+    block_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    log_index: Mapped[int] = mapped_column(Integer)
+    tx_hash: Mapped[str] = mapped_column(Hash)
+    contract: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(48), index=True)
+    args: Mapped[dict] = mapped_column(JSON)
+    # What the event is about, for the histories of jobs, providers and accounts.
+    job_id: Mapped[str | None] = mapped_column(Hash, nullable=True, index=True)
+    provider: Mapped[str | None] = mapped_column(Address, nullable=True, index=True)
+    account: Mapped[str | None] = mapped_column(Address, nullable=True, index=True)

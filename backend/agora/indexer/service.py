@@ -1,0 +1,260 @@
+"""The indexing loop: backfill from the deploy block, then follow the head, projecting each
+block range in one transaction together with its checkpoint; detect reorganizations by
+parent hash and roll back to the common ancestor.
+
+Crash safety comes from the transaction: a batch's events, projections, undo history and
+the new checkpoint commit together or not at all, so a process killed at any point
+restarts from a checkpoint that matches the rows exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from agora.chain.deployment import Deployment
+from agora.errors import AgoraError
+from agora.chain.rpc import BlockHeader, ChainRpc, RpcError, RpcUnavailable
+from agora.indexer import store
+from agora.indexer.decoder import EventDecoder
+from agora.indexer.projections import Projection, keys_of
+
+log = logging.getLogger("agora.indexer")
+
+INDEXED_CONTRACTS = ("AgoraToken", "TimelockController", "AgoraGovernor", "ProtocolParams", "ProviderRegistry",
+                     "JobMarket")
+
+
+class IndexerError(AgoraError):
+    """The indexer cannot go on safely; the message says why and what to do."""
+
+
+class ReorgTooDeep(IndexerError):
+    """The chain changed below the undo history the indexer keeps."""
+
+
+class CheckpointMoved(RuntimeError):
+    """Another indexer advanced the checkpoint meanwhile: start the step again."""
+
+
+@dataclass(frozen=True)
+class IndexerStatus:
+    chain_id: int
+    head: int
+    indexed: int
+    lag: int
+    finalized: int  # highest indexed block at least `confirmations` below the head
+
+
+@dataclass
+class StepResult:
+    events: int = 0
+    blocks: int = 0
+    rolled_back_to: int | None = None
+
+
+class AdaptiveRange:
+    """Block range per eth_getLogs call: grows while responses are small and quick,
+    shrinks when they are large or the node refuses them."""
+
+    def __init__(self, initial: int, minimum: int, maximum: int, target_logs: int):
+        self.size, self.minimum, self.maximum, self.target = initial, minimum, maximum, target_logs
+
+    def grow_or_shrink(self, logs: int, seconds: float) -> None:
+        if logs > self.target:
+            self.size = max(self.minimum, self.size // 2)
+        elif logs < self.target // 4 and seconds < 1.0:
+            self.size = min(self.maximum, self.size * 2)
+
+    def shrink(self) -> bool:
+        """Halves the range after the node refused it, and never grows back past that:
+        nodes refuse by a fixed limit (blocks or results), so probing again only wastes
+        calls. False if the range is already at its minimum."""
+        if self.size <= self.minimum:
+            return False
+        self.size = max(self.minimum, self.size // 2)
+        self.maximum = self.size
+        return True
+
+
+class Indexer:
+    def __init__(self, sessions: sessionmaker[Session], rpc: ChainRpc, deployment: Deployment, *,
+                 build_root: Path, confirmations: int, history_blocks: int, block_range: AdaptiveRange,
+                 poll_interval: float = 0.1):
+        self.sessions = sessions
+        self.rpc = rpc
+        self.deployment = deployment
+        self.confirmations = confirmations
+        self.history_blocks = history_blocks
+        self.range = block_range
+        self.poll_interval = poll_interval
+        contracts = {name: (deployment.address(name), deployment.abi(name, root=build_root))
+                     for name in INDEXED_CONTRACTS if name in deployment.addresses}
+        self.decoder = EventDecoder(contracts)
+        self.addresses = [deployment.address(name) for name in contracts]
+        self.treasury = deployment.raw.get("treasury", deployment.addresses.get("TimelockController", "")).lower()
+
+    # ------------------------------------------------------------------ loop
+
+    def run(self, *, until_block: int | None = None, stop=lambda: False) -> None:
+        """Indexes until `stop()` is true (or `until_block` is indexed); retries the node."""
+        backoff = 0.1
+        while not stop():
+            try:
+                result = self.step()
+                backoff = 0.1
+            except (RpcUnavailable, RpcError) as exc:
+                log.warning("node unavailable, retrying in %.1f s: %s", backoff, exc)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            except CheckpointMoved:
+                continue
+            if until_block is not None and self.indexed_block() >= until_block:
+                return
+            if result.blocks == 0 and result.rolled_back_to is None:
+                time.sleep(self.poll_interval)
+
+    def step(self) -> StepResult:
+        """Indexes the next block range (or rolls back a reorganization)."""
+        head = self.rpc.block_number()
+        checkpoint = self._checkpoint()
+        if checkpoint.block_number >= head:
+            if self.rpc.header(checkpoint.block_number).hash != checkpoint.block_hash:
+                return StepResult(rolled_back_to=self.roll_back())
+            return StepResult()
+        start = checkpoint.block_number + 1
+        if self.rpc.header(checkpoint.block_number).hash != checkpoint.block_hash:
+            return StepResult(rolled_back_to=self.roll_back())
+
+        to_block, logs, to_header = self._fetch(start, head)
+        first = self.rpc.header(start)
+        if first.parent_hash != checkpoint.block_hash:
+            # The chain changed under the checkpoint while we fetched.
+            return StepResult(rolled_back_to=self.roll_back())
+
+        events = [e for e in map(self.decoder.decode, logs) if e is not None]
+        with self.sessions.begin() as session:
+            locked = store.get_checkpoint(session, lock=True)
+            if (locked.block_number, locked.block_hash) != (checkpoint.block_number, checkpoint.block_hash):
+                raise CheckpointMoved()
+            before = store.load_rows(session, keys_of(events))
+            # The projection updates copies: `before` must keep the rows as they were.
+            projection = Projection(treasury=self.treasury,
+                                    rows={t: {k: dict(row) for k, row in rows.items()} for t, rows in before.items()})
+            for event in events:
+                projection.apply(event)
+            store.write_batch(session, projection, before, from_block=start, to_block=to_block,
+                              parent_hash=checkpoint.block_hash, to_hash=to_header.hash)
+            store.set_checkpoint(session, self.deployment.chain_id, to_block, to_header.hash)
+            store.prune_batches(session, head - self.history_blocks)
+        return StepResult(events=len(events), blocks=to_block - start + 1)
+
+    # ------------------------------------------------------------------ fetching
+
+    def _fetch(self, start: int, head: int) -> tuple[int, list[dict], BlockHeader]:
+        while True:
+            to_block = min(start + self.range.size - 1, head)
+            before = self.rpc.header(to_block)
+            began = time.monotonic()
+            try:
+                logs = self.rpc.logs(start, to_block, self.addresses)
+            except RpcError as exc:
+                # Providers cap ranges and result sizes in their own words; halve and retry.
+                if self.range.shrink():
+                    log.info("eth_getLogs refused %d blocks (%s); trying %d", to_block - start + 1, exc, self.range.size)
+                    continue
+                raise
+            after = self.rpc.header(to_block)
+            if after.hash != before.hash:
+                continue  # reorganized while we fetched: fetch again
+            self.range.grow_or_shrink(len(logs), time.monotonic() - began)
+            return to_block, logs, before
+
+    # ------------------------------------------------------------------ reorganizations
+
+    def roll_back(self) -> int:
+        """Undoes batches, newest first, until one sits on a block still in the chain.
+        Returns the block the index now ends at. All in one transaction."""
+        with self.sessions.begin() as session:
+            checkpoint = store.get_checkpoint(session, lock=True)
+            for batch in store.batches_newest_first(session):
+                store.undo_batch(session, batch)
+                parent = batch.from_block - 1
+                if self.rpc.header(parent).hash == batch.parent_hash:
+                    store.rollback_to(session, parent)
+                    store.set_checkpoint(session, self.deployment.chain_id, parent, batch.parent_hash)
+                    log.warning("reorganization: rolled back to block %d", parent)
+                    return parent
+            raise ReorgTooDeep(
+                f"the chain changed below block {checkpoint.block_number - self.history_blocks + 1} and the indexer "
+                f"keeps undo history for {self.history_blocks} blocks only; nothing was changed. Re-index into a "
+                f"fresh database, or raise AGORA_REORG_HISTORY_BLOCKS."
+            )
+
+    # ------------------------------------------------------------------ state
+
+    def _checkpoint(self):
+        try:
+            return self._read_or_start_checkpoint()
+        except IntegrityError:
+            # Another indexer started the same database at the same moment: use its row.
+            return self._read_or_start_checkpoint()
+
+    def _read_or_start_checkpoint(self):
+        with self.sessions.begin() as session:
+            checkpoint = store.get_checkpoint(session)
+            if checkpoint is None:
+                start = self.deployment.deploy_block - 1
+                header = self.rpc.header(start)
+                store.set_checkpoint(session, self.deployment.chain_id, start, header.hash)
+                checkpoint = store.get_checkpoint(session)
+            elif checkpoint.chain_id != self.deployment.chain_id:
+                raise IndexerError(
+                    f"this database indexes chain {checkpoint.chain_id}, the deployment is on chain "
+                    f"{self.deployment.chain_id}: use another AGORA_DATABASE_URL"
+                )
+            session.expunge(checkpoint)
+            return checkpoint
+
+    def indexed_block(self) -> int:
+        with self.sessions() as session:
+            checkpoint = store.get_checkpoint(session)
+            return checkpoint.block_number if checkpoint else self.deployment.deploy_block - 1
+
+    def status(self) -> IndexerStatus:
+        head = self.rpc.block_number()
+        indexed = self.indexed_block()
+        return IndexerStatus(
+            chain_id=self.deployment.chain_id, head=head, indexed=indexed, lag=max(0, head - indexed),
+            finalized=min(indexed, head - self.confirmations),
+        )
+
+
+def build_indexer(settings, *, database_url: str | None = None) -> Indexer:
+    """An indexer from settings: the deployment file of the chain at `settings.rpc_url`."""
+    from agora.chain.deployment import load
+    from agora.db.migrate import upgrade
+    from agora.db.session import make_engine, make_sessionmaker
+
+    rpc = ChainRpc(settings.rpc_url)
+    try:
+        chain_id = rpc.chain_id()
+    except RpcUnavailable as exc:
+        raise IndexerError(f"no chain answers at {settings.rpc_url} (set AGORA_RPC_URL): {exc}") from exc
+    deployment = load(settings.deployments_dir, chain_id)
+    url = database_url or settings.database_url
+    upgrade(url)
+    return Indexer(
+        make_sessionmaker(make_engine(url)), rpc, deployment,
+        build_root=settings.build_dir.parents[1], confirmations=settings.confirmations,
+        history_blocks=settings.reorg_history_blocks,
+        block_range=AdaptiveRange(settings.initial_block_range, settings.min_block_range, settings.max_block_range,
+                                  settings.target_logs_per_batch),
+        poll_interval=settings.poll_interval_seconds,
+    )
