@@ -29,9 +29,11 @@ class Settings(BaseSettings):
     reorg_history_blocks: int = Field(default=256, ge=1, description="blocks of undo history kept for reorgs")
     min_block_range: int = Field(default=1, ge=1)
     max_block_range: int = Field(default=20_000, ge=1)
-    initial_block_range: int = Field(default=500, ge=1)
-    target_logs_per_batch: int = Field(default=20_000, ge=1)
+    initial_block_range: int = Field(default=10, ge=1)
+    target_logs_per_batch: int = Field(default=8_000, ge=1)
     poll_interval_seconds: float = Field(default=0.1, gt=0)
+    # Read the next block range (on a thread) while writing this one, or not.
+    indexer_prefetch: str = Field(default="thread", pattern="^(thread|off)$")
 
 
 @lru_cache

@@ -58,7 +58,7 @@ class Projection:
         self.events.append({
             "block_number": e.block_number, "block_hash": e.block_hash, "block_time": e.block_time,
             "log_index": e.log_index, "tx_hash": e.tx_hash, "contract": e.contract, "name": e.name,
-            "args": _jsonable(args), "job_id": args.get("jobId"), "provider": provider, "account": account,
+            "args": args, "job_id": args.get("jobId"), "provider": provider, "account": account,
         })
         handler = getattr(self, f"_on_{e.contract}_{e.name}", None)
         if handler is not None:
@@ -180,7 +180,7 @@ class Projection:
             "state": "open", "provider": None, "matchmaker": None, "price": None, "collateral": None,
             "deadline": t["expiresAt"], "result_hash": None, "dispute_bond": None, "attempts": 0,
             "posted_block": e.block_number, "posted_at": e.block_time, "updated_block": e.block_number,
-            "terms": _jsonable(t),
+            "terms": t,
         }
 
     def _on_JobMarket_JobMatched(self, e, a):
@@ -331,14 +331,3 @@ class Projection:
 
 class ProjectionError(RuntimeError):
     """An event refers to a row the index does not have."""
-
-
-def _jsonable(value):
-    """Integers above JavaScript's safe range become strings, so any JSON reader keeps them exact."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
-        return str(value)
-    return value

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +53,17 @@ class IndexerStatus:
     finalized: int  # highest indexed block at least `confirmations` below the head
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A fetched and decoded block range, not yet written."""
+
+    start: int
+    to_block: int
+    to_header: BlockHeader
+    parent_hash: str
+    events: list
+
+
 @dataclass
 class StepResult:
     events: int = 0
@@ -82,80 +95,22 @@ class AdaptiveRange:
         return True
 
 
-class Indexer:
-    def __init__(self, sessions: sessionmaker[Session], rpc: ChainRpc, deployment: Deployment, *,
-                 build_root: Path, confirmations: int, history_blocks: int, block_range: AdaptiveRange,
-                 poll_interval: float = 0.1):
-        self.sessions = sessions
-        self.rpc = rpc
-        self.deployment = deployment
-        self.confirmations = confirmations
-        self.history_blocks = history_blocks
-        self.range = block_range
-        self.poll_interval = poll_interval
-        contracts = {name: (deployment.address(name), deployment.abi(name, root=build_root))
-                     for name in INDEXED_CONTRACTS if name in deployment.addresses}
-        self.decoder = EventDecoder(contracts)
-        self.addresses = [deployment.address(name) for name in contracts]
-        self.treasury = deployment.raw.get("treasury", deployment.addresses.get("TimelockController", "")).lower()
+class RangeReader:
+    """Fetches and decodes block ranges: the half of indexing that needs only the node."""
 
-    # ------------------------------------------------------------------ loop
+    def __init__(self, rpc: ChainRpc, decoder: EventDecoder, addresses: list[str], block_range: AdaptiveRange):
+        self.rpc, self.decoder, self.addresses, self.range = rpc, decoder, addresses, block_range
 
-    def run(self, *, until_block: int | None = None, stop=lambda: False) -> None:
-        """Indexes until `stop()` is true (or `until_block` is indexed); retries the node."""
-        backoff = 0.1
-        while not stop():
-            try:
-                result = self.step()
-                backoff = 0.1
-            except (RpcUnavailable, RpcError) as exc:
-                log.warning("node unavailable, retrying in %.1f s: %s", backoff, exc)
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
-            except CheckpointMoved:
-                continue
-            if until_block is not None and self.indexed_block() >= until_block:
-                return
-            if result.blocks == 0 and result.rolled_back_to is None:
-                time.sleep(self.poll_interval)
-
-    def step(self) -> StepResult:
-        """Indexes the next block range (or rolls back a reorganization)."""
-        head = self.rpc.block_number()
-        checkpoint = self._checkpoint()
-        if checkpoint.block_number >= head:
-            if self.rpc.header(checkpoint.block_number).hash != checkpoint.block_hash:
-                return StepResult(rolled_back_to=self.roll_back())
-            return StepResult()
-        start = checkpoint.block_number + 1
-        if self.rpc.header(checkpoint.block_number).hash != checkpoint.block_hash:
-            return StepResult(rolled_back_to=self.roll_back())
-
+    def prepare(self, parent_block: int, parent_hash: str, head: int) -> _Prepared | None:
+        """Fetches and decodes the range after `parent_block`; None if the chain no longer
+        holds `parent_hash` there (a reorganization)."""
+        start = parent_block + 1
         to_block, logs, to_header = self._fetch(start, head)
-        first = self.rpc.header(start)
-        if first.parent_hash != checkpoint.block_hash:
-            # The chain changed under the checkpoint while we fetched.
-            return StepResult(rolled_back_to=self.roll_back())
-
+        # Checked after the logs: a reorganization at or below the parent shows here.
+        if self.rpc.header(start).parent_hash != parent_hash:
+            return None
         events = [e for e in map(self.decoder.decode, logs) if e is not None]
-        with self.sessions.begin() as session:
-            locked = store.get_checkpoint(session, lock=True)
-            if (locked.block_number, locked.block_hash) != (checkpoint.block_number, checkpoint.block_hash):
-                raise CheckpointMoved()
-            before = store.load_rows(session, keys_of(events))
-            # The projection updates copies: `before` must keep the rows as they were.
-            projection = Projection(treasury=self.treasury,
-                                    rows={t: {k: dict(row) for k, row in rows.items()} for t, rows in before.items()})
-            for event in events:
-                projection.apply(event)
-            store.write_batch(session, projection, before, from_block=start, to_block=to_block,
-                              parent_hash=checkpoint.block_hash, to_hash=to_header.hash)
-            store.set_checkpoint(session, self.deployment.chain_id, to_block, to_header.hash)
-            store.prune_batches(session, head - self.history_blocks)
-        return StepResult(events=len(events), blocks=to_block - start + 1)
-
-    # ------------------------------------------------------------------ fetching
+        return _Prepared(start, to_block, to_header, parent_hash, events)
 
     def _fetch(self, start: int, head: int) -> tuple[int, list[dict], BlockHeader]:
         while True:
@@ -175,6 +130,121 @@ class Indexer:
                 continue  # reorganized while we fetched: fetch again
             self.range.grow_or_shrink(len(logs), time.monotonic() - began)
             return to_block, logs, before
+
+
+
+class Indexer:
+    def __init__(self, sessions: sessionmaker[Session], rpc: ChainRpc, deployment: Deployment, *,
+                 build_root: Path, confirmations: int, history_blocks: int, block_range: AdaptiveRange,
+                 poll_interval: float = 0.1, prefetch: str = "thread"):
+        if prefetch not in ("thread", "off"):
+            raise IndexerError(f"prefetch must be thread or off, not {prefetch!r}")
+        self.sessions = sessions
+        self.rpc = rpc
+        self.deployment = deployment
+        self.confirmations = confirmations
+        self.history_blocks = history_blocks
+        self.poll_interval = poll_interval
+        self.prefetch = prefetch
+        contracts = {name: (deployment.address(name), deployment.abi(name, root=build_root))
+                     for name in INDEXED_CONTRACTS if name in deployment.addresses}
+        self.reader = RangeReader(rpc, EventDecoder(contracts), [a for a, _ in contracts.values()], block_range)
+        self.treasury = deployment.raw.get("treasury", deployment.addresses.get("TimelockController", "")).lower()
+
+    # ------------------------------------------------------------------ loop
+
+    def run(self, *, until_block: int | None = None, stop=lambda: False) -> None:
+        """Indexes until `stop()` is true (or `until_block` is indexed); retries the node.
+
+        While one range is written to the database, the next one is fetched and decoded
+        on a second thread; it is used only if it sits exactly on the range just written.
+        """
+        backoff = 0.1
+        pending: tuple[int, str, Future] | None = None
+        with self._prefetcher() as (prefetch, prepare):
+            while not stop():
+                try:
+                    head = self.rpc.block_number()
+                    checkpoint = self._checkpoint()
+                    if checkpoint.block_number >= head:
+                        pending = None
+                        result = self._check_tip(checkpoint)
+                    else:
+                        if pending and pending[:2] == (checkpoint.block_number, checkpoint.block_hash):
+                            prepared = pending[2].result()
+                        else:
+                            prepared = self.reader.prepare(checkpoint.block_number, checkpoint.block_hash, head)
+                        pending = None
+                        if prepared is None:
+                            result = StepResult(rolled_back_to=self.roll_back())
+                        else:
+                            if prefetch is not None and prepared.to_block < head:
+                                pending = (prepared.to_block, prepared.to_header.hash,
+                                           prefetch.submit(prepare, prepared.to_block, prepared.to_header.hash, head))
+                            result = self._commit(prepared, head)
+                    backoff = 0.1
+                except (RpcUnavailable, RpcError) as exc:
+                    pending = None
+                    log.warning("node unavailable, retrying in %.1f s: %s", backoff, exc)
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                except CheckpointMoved:
+                    pending = None
+                    continue
+                if until_block is not None and self.indexed_block() >= until_block:
+                    return
+                if result.blocks == 0 and result.rolled_back_to is None:
+                    time.sleep(self.poll_interval)
+
+    @contextmanager
+    def _prefetcher(self):
+        """(executor, prepare function) for reading the next range ahead, or (None, None).
+
+        A second process was tried too: on two cores shared with the database server it
+        gained nothing measurable over a thread (bench/indexer.py), so the thread stays.
+        """
+        if self.prefetch == "off":
+            yield None, None
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="agora-prefetch") as pool:
+            yield pool, self.reader.prepare
+
+    def step(self) -> StepResult:
+        """Indexes the next block range (or rolls back a reorganization), without prefetching."""
+        head = self.rpc.block_number()
+        checkpoint = self._checkpoint()
+        if checkpoint.block_number >= head:
+            return self._check_tip(checkpoint)
+        prepared = self.reader.prepare(checkpoint.block_number, checkpoint.block_hash, head)
+        if prepared is None:
+            return StepResult(rolled_back_to=self.roll_back())
+        return self._commit(prepared, head)
+
+    def _check_tip(self, checkpoint) -> StepResult:
+        """At the head: the checkpoint must still be in the chain."""
+        if self.rpc.header(checkpoint.block_number).hash != checkpoint.block_hash:
+            return StepResult(rolled_back_to=self.roll_back())
+        return StepResult()
+
+    def _commit(self, prepared: _Prepared, head: int) -> StepResult:
+        """Projects a prepared range and advances the checkpoint, in one transaction."""
+        with self.sessions.begin() as session:
+            store.skip_commit_flush(session)
+            locked = store.get_checkpoint(session, lock=True)
+            if (locked.block_number, locked.block_hash) != (prepared.start - 1, prepared.parent_hash):
+                raise CheckpointMoved()
+            before = store.load_rows(session, keys_of(prepared.events))
+            # The projection updates copies: `before` must keep the rows as they were.
+            projection = Projection(treasury=self.treasury,
+                                    rows={t: {k: dict(row) for k, row in rows.items()} for t, rows in before.items()})
+            for event in prepared.events:
+                projection.apply(event)
+            store.write_batch(session, projection, before, from_block=prepared.start, to_block=prepared.to_block,
+                              parent_hash=prepared.parent_hash, to_hash=prepared.to_header.hash)
+            store.set_checkpoint(session, self.deployment.chain_id, prepared.to_block, prepared.to_header.hash)
+            store.prune_batches(session, head - self.history_blocks)
+        return StepResult(events=len(prepared.events), blocks=prepared.to_block - prepared.start + 1)
 
     # ------------------------------------------------------------------ reorganizations
 
@@ -256,5 +326,5 @@ def build_indexer(settings, *, database_url: str | None = None) -> Indexer:
         history_blocks=settings.reorg_history_blocks,
         block_range=AdaptiveRange(settings.initial_block_range, settings.min_block_range, settings.max_block_range,
                                   settings.target_logs_per_batch),
-        poll_interval=settings.poll_interval_seconds,
+        poll_interval=settings.poll_interval_seconds, prefetch=settings.indexer_prefetch,
     )

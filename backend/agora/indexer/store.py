@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import delete, insert, select
+# JSON columns hold integers as exact JSON numbers, however large (token amounts exceed
+# 2^64); Python's json writes and reads them exactly, and PostgreSQL's json type keeps
+# the text as written. Readers in other languages should parse big numbers as such.
+_dumps = json.dumps
+
+from sqlalchemy import BigInteger, Integer, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from agora.db.models import (
@@ -14,7 +19,10 @@ from agora.db.models import (
 )
 from agora.indexer.projections import Projection
 
-CHUNK = 500  # keys per IN (...) clause: well under SQLite's variable limit
+CHUNK = 500
+# The block each mutable table's rows are created at.
+CREATED_AT = {MUTABLE["providers"]: "registered_block", MUTABLE["jobs"]: "posted_block",
+              MUTABLE["proposals"]: "created_block"}  # keys per IN (...) clause: well under SQLite's variable limit
 CHECKPOINT = "agora"
 
 
@@ -36,6 +44,17 @@ def load_rows(session: Session, keys: dict[str, set[str]]) -> dict[str, dict[str
                 found[row[pk.name]] = dict(row)
         rows[table] = found
     return rows
+
+
+def skip_commit_flush(session: Session) -> None:
+    """PostgreSQL: do not wait for this transaction's WAL flush at commit.
+
+    Safe for the indexer: a server crash can lose only the last few commits whole (never
+    part of one), and the checkpoint is lost with the rows it covers, so the indexer
+    re-indexes those blocks. Atomicity, not durability, is what exactly-once needs.
+    """
+    if session.connection().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 def get_checkpoint(session: Session, lock: bool = False) -> Checkpoint | None:
@@ -76,48 +95,89 @@ def write_batch(
             continue
         model = MUTABLE[table]
         pk = _pk(model)
-        keys = sorted(rows)
-        for i in range(0, len(keys), CHUNK):
-            session.execute(delete(model).where(pk.in_(keys[i:i + CHUNK])))
-        present = [row for row in rows.values() if row is not None]
-        if present:
-            session.execute(insert(model), present)
+        existed = sorted(before[table])
+        for i in range(0, len(existed), CHUNK):
+            session.execute(delete(model).where(pk.in_(existed[i:i + CHUNK])))
+        _bulk_insert(session, model.__table__, [row for row in rows.values() if row is not None])
+        # Rows this batch created need no before-image: a rollback deletes rows created
+        # above the common ancestor by their creation block (see rollback_to).
         undo.extend(
-            {"batch_id": batch.id, "table_name": table, "row_key": key, "before": _json_ready(before[table].get(key))}
-            for key in keys
+            {"batch_id": batch.id, "table_name": table, "row_key": key, "before": _json_ready(before[table][key])}
+            for key in existed
         )
-    if undo:
-        session.execute(insert(UndoEntry), undo)
+    _bulk_insert(session, UndoEntry.__table__, undo)
 
     _insert_events(session, projection.events)
     for model, rows in ((Slash, projection.slashes), (Payout, projection.payouts), (Vote, projection.votes),
                         (ParameterChange, projection.parameter_changes)):
-        if rows:
-            session.execute(insert(model), rows)
+        _bulk_insert(session, model.__table__, rows)
     return batch.id
 
 
 def _insert_events(session: Session, rows: list[dict]) -> None:
+    _bulk_insert(session, ChainEvent.__table__, rows)
+
+
+def _bulk_insert(session: Session, table, rows: list[dict]) -> None:
+    """Inserts many rows at once: PostgreSQL COPY (about three times faster than batched
+    INSERTs), elsewhere one executemany."""
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        # COPY is about three times faster than batched INSERTs for the event log.
-        raw = connection.connection.driver_connection
-        columns = ["block_number", "block_hash", "block_time", "log_index", "tx_hash", "contract", "name", "args",
-                   "job_id", "provider", "account"]
-        with raw.cursor() as cursor:
-            with cursor.copy(f"COPY events ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([json.dumps(row[c]) if c == "args" else row[c] for c in columns])
+    if connection.dialect.name != "postgresql":
+        connection.execute(table.insert(), rows)
         return
-    session.execute(insert(ChainEvent), rows)
+    columns = [c for c in table.columns if c.name in rows[0]]
+    names = [c.name for c in columns]
+    kinds = [_copy_kind(c) for c in columns]
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+            # COPY's text format built in chunks: cheaper than adapting value by value, and
+            # the server parses one chunk while the next is built.
+            for i in range(0, len(rows), 1_000):
+                copy.write("".join(_copy_line(row, names, kinds) for row in rows[i:i + 1_000]))
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NUMBER, _TEXT, _JSON = 0, 1, 2
+
+
+def _copy_kind(column) -> int:
+    from sqlalchemy import JSON
+
+    from agora.db.base import Uint256
+
+    if isinstance(column.type, JSON):
+        return _JSON
+    if isinstance(column.type, (Uint256, BigInteger, Integer)):
+        return _NUMBER
+    return _TEXT
+
+
+def _copy_line(row: dict, names: list[str], kinds: list[int]) -> str:
+    """One row in COPY text format: NULL is \\N; text has backslash, tab and newlines escaped."""
+    values = []
+    for name, kind in zip(names, kinds):
+        v = row[name]
+        if v is None:
+            values.append("\\N")
+        elif kind == _NUMBER:
+            values.append(str(v))
+        elif kind == _JSON:
+            values.append(_dumps(v).translate(_COPY_ESCAPES))
+        else:
+            values.append(v.translate(_COPY_ESCAPES))
+    return "\t".join(values) + "\n"
 
 
 def rollback_to(session: Session, block_number: int) -> None:
-    """Deletes every append-only row above `block_number` (mutable rows are restored by undo)."""
+    """Deletes every append-only row above `block_number`, and every mutable row created
+    above it (rows changed above it were restored from their before-images by undo_batch)."""
     for model in APPEND_ONLY:
         session.execute(delete(model).where(model.block_number > block_number))
+    for model, created in CREATED_AT.items():
+        session.execute(delete(model).where(getattr(model, created) > block_number))
 
 
 def undo_batch(session: Session, batch: IndexedBatch) -> None:

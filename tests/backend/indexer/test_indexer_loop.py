@@ -64,13 +64,24 @@ def test_ShrinksRangeWhenTheNodeRefusesAndRetriesWhenItIsDown(database_url, scen
     scenario.setup()
     for _ in range(3):
         scenario.run_job()
-    indexer = indexer_for(database_url, initial_block_range=64, max_block_range=64)
-    indexer.rpc = RefusingRpc(indexer.rpc, limit=5, failures=3)
+    indexer = indexer_for(database_url, initial_block_range=64, max_block_range=64, indexer_prefetch="off")
+    indexer.rpc = indexer.reader.rpc = RefusingRpc(indexer.rpc, limit=5, failures=3)
     indexer.run(until_block=chain.height)
     # 64 -> 32 -> 16 -> 8 -> 4 blocks: four refusals, then it stays under the node's limit
-    assert indexer.rpc.refused == 4 and indexer.range.size == 4
+    assert indexer.rpc.refused == 4 and indexer.reader.range.size == 4
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     indexer_for(fresh).run(until_block=chain.height)
+    assert dump(database_url) == dump(fresh)
+
+
+def test_PrefetchingReadsAheadWithoutChangingTheRows(database_url, scenario, indexer_for, tmp_path):
+    scenario.setup()
+    for _ in range(4):
+        scenario.run_job()
+    indexer_for(database_url, max_block_range=2, initial_block_range=2, indexer_prefetch="thread").run(
+        until_block=chain.height)
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    indexer_for(fresh, indexer_prefetch="off").run(until_block=chain.height)
     assert dump(database_url) == dump(fresh)
 
 

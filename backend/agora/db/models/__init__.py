@@ -9,8 +9,9 @@ __all__ = [
     "Provider", "Slash",
 ]
 
-# Tables whose rows a batch updates in place: a batch saves their before-images so a
-# reorganization can restore them. Every other projected table is append-only, keyed by
-# block, and rolled back by deleting rows above the common ancestor.
+# Tables whose rows a batch updates in place: a batch saves the before-images of the rows
+# it changes so a reorganization can restore them (rows it creates are deleted by their
+# creation block). Every other projected table is append-only, keyed by block, and rolled
+# back by deleting rows above the common ancestor.
 MUTABLE = {"providers": Provider, "jobs": Job, "proposals": Proposal}
 APPEND_ONLY = (ChainEvent, Slash, Payout, Vote, ParameterChange)

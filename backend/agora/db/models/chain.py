@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agora.db.base import Address, Base, Hash
@@ -49,19 +49,21 @@ class UndoEntry(Base):
 
 
 class ChainEvent(Base):
-    """Every decoded event of the Agora contracts, in chain order."""
+    """Every decoded event of the Agora contracts; chain order is (block_number, log_index).
+
+    The key is the log's identity on its chain, (block hash, log index): a replayed log can
+    never be stored twice.
+    """
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("block_hash", "log_index"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    block_hash: Mapped[str] = mapped_column(Hash, primary_key=True)
+    log_index: Mapped[int] = mapped_column(Integer, primary_key=True)
     block_number: Mapped[int] = mapped_column(BigInteger, index=True)
-    block_hash: Mapped[str] = mapped_column(Hash)
     block_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    log_index: Mapped[int] = mapped_column(Integer)
     tx_hash: Mapped[str] = mapped_column(Hash)
     contract: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(48), index=True)
+    name: Mapped[str] = mapped_column(String(48))
     args: Mapped[dict] = mapped_column(JSON)
     # What the event is about, for the histories of jobs, providers and accounts.
     job_id: Mapped[str | None] = mapped_column(Hash, nullable=True, index=True)
