@@ -12,7 +12,7 @@ Configuration (environment):
                          (devnet default: 100M tokens to each of the node's accounts 1-8)
     AGORA_ARBITER        the first arbiter (devnet default: the node's account 9; mainnet:
                          none until governance picks one)
-    AGORA_DEPLOYMENTS    directory of deployment files (default: deployments/)
+    AGORA_DEPLOYMENTS_DIR  directory of deployment files (default: deployments/), as the services read it
     AGORA_REDEPLOY=1     deploy again although a live deployment is recorded for this chain
                          (the old contracts are left as they are; its file is archived)
 
@@ -188,7 +188,7 @@ def config_from_env(accounts) -> dict:
         "profile": profile,
         "distribution": distribution,
         "arbiter": arbiter,
-        "directory": Path(os.environ.get("AGORA_DEPLOYMENTS", ROOT / "deployments")),
+        "directory": Path(os.environ.get("AGORA_DEPLOYMENTS_DIR", ROOT / "deployments")),
         "redeploy": os.environ.get("AGORA_REDEPLOY") == "1",
     }
 

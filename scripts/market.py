@@ -1,9 +1,11 @@
 """Starts a local Agora market: an anvil chain (state kept across restarts) with the
-contracts deployed and governed by the timelock, then waits until Ctrl-C.
+contracts deployed and governed by the timelock, and the indexer following it into the
+database (AGORA_DATABASE_URL, default SQLite in .agora/), then waits until Ctrl-C.
 
     ./dev market            (AGORA_RPC_PORT, default 8545; AGORA_PROFILE, default devnet)
 
-Set AGORA_FRESH=1 to throw away the saved chain and start from block 0.
+Set AGORA_FRESH=1 to throw away the saved chain and start from block 0; AGORA_STATE_DIR
+moves the saved chain, logs and default database out of .agora/.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-STATE_DIR = ROOT / ".agora"
+STATE_DIR = Path(os.environ.get("AGORA_STATE_DIR", ROOT / ".agora"))
+DEPLOYMENTS_DIR = Path(os.environ.get("AGORA_DEPLOYMENTS_DIR", ROOT / "deployments"))
 
 
 def die(message: str) -> None:
@@ -35,11 +38,12 @@ def port_in_use(port: int) -> bool:
 
 
 def start_chain(port: int) -> subprocess.Popen:
-    STATE_DIR.mkdir(exist_ok=True)
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
     state = STATE_DIR / "anvil-state.json"
     if os.environ.get("AGORA_FRESH") == "1":
         state.unlink(missing_ok=True)
-        (ROOT / "deployments" / "31337.json").unlink(missing_ok=True)
+        (DEPLOYMENTS_DIR / "31337.json").unlink(missing_ok=True)
+        (STATE_DIR / "agora.db").unlink(missing_ok=True)
     log = open(STATE_DIR / "anvil.log", "ab")
     chain = subprocess.Popen(
         [
@@ -48,6 +52,7 @@ def start_chain(port: int) -> subprocess.Popen:
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # Ctrl-C reaches the market, which stops the indexer first
     )
     for _ in range(100):
         if port_in_use(port):
@@ -59,6 +64,17 @@ def start_chain(port: int) -> subprocess.Popen:
     die(f"anvil did not open port {port} within 10 s")
 
 
+def start_indexer(port: int) -> subprocess.Popen:
+    """`agora index` following the chain; it logs progress to .agora/indexer.log."""
+    env = {"AGORA_DATABASE_URL": database_url(), **os.environ, "AGORA_RPC_URL": f"http://127.0.0.1:{port}",
+           "AGORA_DEPLOYMENTS_DIR": str(DEPLOYMENTS_DIR),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "backend"), os.environ.get("PYTHONPATH")]))}
+    log = open(STATE_DIR / "indexer.log", "ab")
+    # A session of its own, like the chain's: the market stops it first, between two batches.
+    return subprocess.Popen([sys.executable, "-m", "agora.cli", "index"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
 def main() -> None:
     port = int(os.environ.get("AGORA_RPC_PORT", "8545"))
     if port_in_use(port):
@@ -67,6 +83,7 @@ def main() -> None:
         die("anvil is not on PATH: run this through ./dev market")
 
     chain = start_chain(port)
+    indexer = None
     stopping = False
 
     def stop(*_):
@@ -97,18 +114,38 @@ def main() -> None:
         print(f"  market   {record['contracts']['JobMarket']['address']}")
         print(f"  registry {record['contracts']['ProviderRegistry']['address']}")
         print(f"  governor {record['contracts']['AgoraGovernor']['address']}")
-        print("Ctrl-C stops it; the chain's state is kept in .agora/ for the next start.", flush=True)
-        while not stopping and chain.poll() is None:
+        indexer = start_indexer(port)
+        print(f"  indexer  following into {_database_label()}")
+        print(f"           log {STATE_DIR / 'indexer.log'}; its position: ./dev shell, then agora status")
+        print(f"Ctrl-C stops it; the chain's state is kept in {STATE_DIR} for the next start.", flush=True)
+        while not stopping and chain.poll() is None and indexer.poll() is None:
             time.sleep(0.5)
         if chain.poll() is not None and not stopping:
             die(f"anvil stopped unexpectedly; see {STATE_DIR / 'anvil.log'}")
+        if indexer.poll() is not None and not stopping:
+            die(f"the indexer stopped (exit {indexer.returncode}); see {STATE_DIR / 'indexer.log'}")
     finally:
+        if indexer is not None and indexer.poll() is None:
+            indexer.terminate()  # finishes its batch, then exits
+            try:
+                indexer.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                indexer.kill()
         if chain.poll() is None:
             chain.send_signal(signal.SIGINT)  # anvil writes its state on SIGINT
             try:
                 chain.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 chain.kill()
+
+
+def database_url() -> str:
+    return os.environ.get("AGORA_DATABASE_URL") or f"sqlite:///{STATE_DIR / 'agora.db'}"
+
+
+def _database_label() -> str:
+    url = database_url()
+    return url.split("@")[-1] if "@" in url else url  # no password on the screen
 
 
 if __name__ == "__main__":

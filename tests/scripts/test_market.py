@@ -1,0 +1,92 @@
+"""`./dev market` (scripts/market.py): one command starts chain, contracts and indexer, stops
+them cleanly on Ctrl-C, and starts again where it stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_market(env: dict) -> tuple[subprocess.Popen, list[str]]:
+    process = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "market.py")], env=env, cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("Ctrl-C stops it"):
+            return process, lines
+    process.kill()
+    raise AssertionError("the market did not start:\n" + "".join(lines[-40:]))
+
+
+def indexed_block(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as connection:
+            row = connection.execute("SELECT block_number FROM indexer_checkpoints").fetchone()
+            return row[0] if row else -1
+    except sqlite3.Error:
+        return -1
+
+
+def wait_for_index(db: Path, above: int, seconds: float = 60) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if (block := indexed_block(db)) > above:
+            return block
+        time.sleep(0.2)
+    raise AssertionError(f"the indexer did not pass block {above} within {seconds} s")
+
+
+def stop(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, out
+    return out
+
+
+def test_MarketStartsChainContractsAndIndexerAndResumes(tmp_path):
+    state, deployments = tmp_path / "state", tmp_path / "deployments"
+    env = {**os.environ, "AGORA_RPC_PORT": str(free_port()), "AGORA_STATE_DIR": str(state),
+           "AGORA_DEPLOYMENTS_DIR": str(deployments), "PYTHONUNBUFFERED": "1"}
+    env.pop("AGORA_DATABASE_URL", None)
+    db = state / "agora.db"
+
+    market, lines = start_market(env)
+    try:
+        first_address = next(line.split()[1] for line in lines if line.strip().startswith("market "))
+        deploy_block = wait_for_index(db, above=0)
+        with sqlite3.connect(db) as connection:
+            # The deployment's own events (parameters set, tokens handed out) are indexed.
+            assert connection.execute("SELECT count(*) FROM events").fetchone()[0] > 0
+        # It follows the head: anvil mines a block a second.
+        wait_for_index(db, above=deploy_block + 2)
+    finally:
+        stop(market)
+    stopped_at = indexed_block(db)
+    assert "indexed block" in (state / "indexer.log").read_text()
+
+    market, lines = start_market(env)
+    try:
+        assert any(line.strip() == f"market   {first_address}" for line in lines), "".join(lines)
+        assert not any("deployed at" in line for line in lines), "the second start must not deploy again"
+        wait_for_index(db, above=stopped_at + 1)
+    finally:
+        stop(market)
