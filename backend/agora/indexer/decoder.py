@@ -1,11 +1,12 @@
 """Turns raw `eth_getLogs` entries into named events with plain, JSON-ready arguments.
 
 Decoding works on the raw JSON-RPC logs (web3's own log processing is about twenty times
-slower). Events whose fields are all static (every market event) go through a decoder
-compiled from the ABI once: each field is a fixed 32-byte word sliced and converted in
-place, about ten times faster than eth_abi's general decoder, which remains for events
-with strings, bytes or arrays. Addresses come out lowercase, byte strings as 0x-hex,
-integers as Python ints, structs as dicts keyed by field name.
+slower). Events whose fields are all static (every market event) go through a function
+generated from the ABI once, which slices each 32-byte word straight out of the log's hex
+text: one expression per field, no bytes conversion, several times faster than eth_abi's
+general decoder, which remains for events with strings, bytes or arrays. Addresses come
+out lowercase, byte strings as 0x-hex, integers as Python ints, structs as dicts keyed by
+field name.
 """
 
 from __future__ import annotations
@@ -39,28 +40,64 @@ def _static_words(param: dict) -> int | None:
     return 1
 
 
-def _word_reader(param: dict):
-    """A function (data, word offset) -> value for a static type."""
+def _word_source(param: dict, text: str, word: int | None) -> str:
+    """A Python expression for a static value held in 0x-hex `text`: the 32-byte word
+    number `word` of it, or the whole of it (a topic) when `word` is None."""
     kind = param["type"]
     if kind == "tuple":
-        fields = []
-        offset = 0
+        parts, at = [], word
         for c in param["components"]:
-            fields.append((c["name"], offset, _word_reader(c)))
-            offset += _static_words(c)
-        return lambda data, at: {name: read(data, at + o) for name, o, read in fields}
+            parts.append(f"{c['name']!r}: {_word_source(c, text, at)}")
+            at += _static_words(c)
+        return "{" + ", ".join(parts) + "}"
+    begin = 2 if word is None else 2 + 64 * word
+    end = begin + 64
     if kind == "address":
-        return lambda data, at: "0x" + data[at * 32 + 12:at * 32 + 32].hex()
+        return f"'0x' + {text}[{begin + 24}:{end}]"
     if kind == "bool":
-        return lambda data, at: data[at * 32 + 31] == 1
+        return f"{text}[{end - 2}:{end}] == '01'"
     if kind.startswith("uint"):
-        return lambda data, at: int.from_bytes(data[at * 32:at * 32 + 32], "big")
+        return f"int({text}[{begin}:{end}], 16)"
     if kind.startswith("int"):
-        return lambda data, at: int.from_bytes(data[at * 32:at * 32 + 32], "big", signed=True)
+        return f"_signed(int({text}[{begin}:{end}], 16))"
     if kind.startswith("bytes"):
-        size = int(kind[5:])
-        return lambda data, at: "0x" + data[at * 32:at * 32 + size].hex()
+        return f"'0x' + {text}[{begin}:{begin + 2 * int(kind[5:])}]"
     raise ValueError(f"no static reader for {kind}")
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 256) if value >= 1 << 255 else value
+
+
+def _compile(indexed: tuple[dict, ...], data: tuple[dict, ...]):
+    """(topics, data hex) -> args for one event. Static fields are sliced by generated code;
+    if any data field is dynamic, eth_abi decodes the data part.
+
+    A dynamic indexed value (or struct) is logged as its hash only: the hash is the value.
+    """
+    fields = []
+    for n, param in enumerate(indexed, start=1):
+        value_type = _static_words(param) == 1 and param["type"] != "tuple"
+        fields.append(f"{param['name']!r}: " + (_word_source(param, f"topics[{n}]", None) if value_type
+                                                 else f"topics[{n}]"))
+    namespace = {"_signed": _signed}
+    if all(_static_words(i) is not None for i in data):
+        word = 0
+        for param in data:
+            fields.append(f"{param['name']!r}: {_word_source(param, 'data', word)}")
+            word += _static_words(param)
+    else:
+        types = [_type_string(i) for i in data]
+
+        def dynamic(hex_data: str) -> dict:
+            values = decode(types, bytes.fromhex(hex_data[2:]))
+            return {param["name"]: _plain(value, param) for param, value in zip(data, values)}
+
+        namespace["_dynamic"] = dynamic
+        fields.append("**_dynamic(data)")
+    source = "def decode(topics, data):\n    return {" + ", ".join(fields) + "}\n"
+    exec(compile(source, "<agora event decoder>", "exec"), namespace)  # noqa: S102 - source built from the ABI
+    return namespace["decode"]
 
 
 def _type_string(param: dict) -> str:
@@ -91,13 +128,8 @@ def _plain(value, param: dict):
 class _EventSpec:
     contract: str
     name: str
-    indexed: tuple[dict, ...]
-    data: tuple[dict, ...]
-    data_types: tuple[str, ...]
-    # (name, reader) per indexed topic, None when a topic holds a hash of a dynamic value
-    topic_readers: tuple
-    # (name, word offset, reader) per data field, or None if any field is dynamic
-    data_readers: tuple | None
+    # (topics, data hex) -> args
+    args: object
 
 
 class EventDecoder:
@@ -116,21 +148,7 @@ class EventDecoder:
                 topic = "0x" + event_abi_to_log_topic(item).hex()
                 indexed = tuple(i for i in item["inputs"] if i.get("indexed"))
                 data = tuple(i for i in item["inputs"] if not i.get("indexed"))
-                topic_readers = tuple(
-                    (i["name"], _word_reader(i) if _static_words(i) == 1 and i["type"] != "tuple" else None)
-                    for i in indexed
-                )
-                data_readers = None
-                if all(_static_words(i) is not None for i in data):
-                    readers, offset = [], 0
-                    for i in data:
-                        readers.append((i["name"], offset, _word_reader(i)))
-                        offset += _static_words(i)
-                    data_readers = tuple(readers)
-                self._specs[(address, topic)] = _EventSpec(
-                    name, item["name"], indexed, data, tuple(_type_string(i) for i in data), topic_readers,
-                    data_readers,
-                )
+                self._specs[(address, topic)] = _EventSpec(name, item["name"], _compile(indexed, data))
 
     def decode(self, log: dict) -> DecodedEvent | None:
         """The event of a raw log, or None if it is not one of ours."""
@@ -140,18 +158,8 @@ class EventDecoder:
         spec = self._specs.get((log["address"].lower(), topics[0]))
         if spec is None:
             return None
-        args = {}
-        for (name, read), topic in zip(spec.topic_readers, topics[1:]):
-            # A dynamic indexed value is logged as its hash only: keep the hash.
-            args[name] = topic if read is None else read(bytes.fromhex(topic[2:]), 0)
-        if spec.data:
-            raw = bytes.fromhex(log["data"][2:])
-            if spec.data_readers is not None:
-                for name, offset, read in spec.data_readers:
-                    args[name] = read(raw, offset)
-            else:
-                for param, value in zip(spec.data, decode(spec.data_types, raw)):
-                    args[param["name"]] = _plain(value, param)
+        # Nodes answer in lowercase hex; lowering keeps the output canonical if one did not.
+        args = spec.args([t.lower() for t in topics], log["data"].lower())
         block_time = log.get("blockTimestamp")
         return DecodedEvent(
             contract=spec.contract,

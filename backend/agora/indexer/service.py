@@ -133,6 +133,29 @@ class RangeReader:
 
 
 
+class _Progress:
+    """Logs the backfill's position and speed every few seconds, when it reaches the head, and
+    then once a minute while it follows the head."""
+
+    def __init__(self, every_seconds: float = 5.0):
+        self.every = every_seconds
+        self.started = self.last = time.monotonic()
+        self.events = 0
+        self.at_head = False
+
+    def advanced(self, result: StepResult, block: int, head: int) -> None:
+        self.events += result.events
+        now = time.monotonic()
+        reached = block >= head and not self.at_head
+        self.at_head = block >= head
+        # While following the head a line a minute is enough.
+        if reached or now - self.last >= (60.0 if self.at_head else self.every):
+            self.last = now
+            rate = self.events / max(now - self.started, 1e-9)
+            log.info("indexed block %d of %d (lag %d), %d events, %.0f events/s", block, head, head - block,
+                     self.events, rate)
+
+
 class Indexer:
     def __init__(self, sessions: sessionmaker[Session], rpc: ChainRpc, deployment: Deployment, *,
                  build_root: Path, confirmations: int, history_blocks: int, block_range: AdaptiveRange,
@@ -161,6 +184,7 @@ class Indexer:
         """
         backoff = 0.1
         pending: tuple[int, str, Future] | None = None
+        progress = _Progress()
         with self._prefetcher() as (prefetch, prepare):
             while not stop():
                 try:
@@ -182,6 +206,7 @@ class Indexer:
                                 pending = (prepared.to_block, prepared.to_header.hash,
                                            prefetch.submit(prepare, prepared.to_block, prepared.to_header.hash, head))
                             result = self._commit(prepared, head)
+                            progress.advanced(result, prepared.to_block, head)
                     backoff = 0.1
                 except (RpcUnavailable, RpcError) as exc:
                     pending = None

@@ -5,11 +5,12 @@ its undo history and checkpoint, rolling batches back. Runs inside the caller's 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 # JSON columns hold integers as exact JSON numbers, however large (token amounts exceed
 # 2^64); Python's json writes and reads them exactly, and PostgreSQL's json type keeps
 # the text as written. Readers in other languages should parse big numbers as such.
-_dumps = json.dumps
+_dumps = json.JSONEncoder(separators=(", ", ": "), check_circular=False).encode
 
 from sqlalchemy import BigInteger, Integer, delete, insert, select, text
 from sqlalchemy.orm import Session
@@ -124,51 +125,105 @@ def _bulk_insert(session: Session, table, rows: list[dict]) -> None:
     if not rows:
         return
     connection = session.connection()
+    names = [c.name for c in table.columns if c.name in rows[0]]
     if connection.dialect.name != "postgresql":
-        connection.execute(table.insert(), rows)
+        # The driver's executemany on plain tuples: SQLAlchemy's per-value type processing
+        # took as long as SQLite's own work.
+        to_tuple = _sql_tuple_writer(table, tuple(names))
+        connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            list(map(to_tuple, rows)),
+        )
         return
-    columns = [c for c in table.columns if c.name in rows[0]]
-    names = [c.name for c in columns]
-    kinds = [_copy_kind(c) for c in columns]
+    line = _copy_line_writer(table, tuple(names))
     raw = connection.connection.driver_connection
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
             # COPY's text format built in chunks: cheaper than adapting value by value, and
             # the server parses one chunk while the next is built.
             for i in range(0, len(rows), 1_000):
-                copy.write("".join(_copy_line(row, names, kinds) for row in rows[i:i + 1_000]))
+                copy.write("".join(map(line, rows[i:i + 1_000])))
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_NUMBER, _TEXT, _JSON = 0, 1, 2
 
 
-def _copy_kind(column) -> int:
+def _uint(v: int) -> int:
+    if v < 0:
+        raise ValueError(f"Uint256 cannot hold {v}")
+    return v
+
+
+def _copy_number(v) -> str:
+    return "\\N" if v is None else str(v)
+
+
+def _copy_uint(v) -> str:
+    return "\\N" if v is None else str(_uint(v))
+
+
+def _copy_text(v) -> str:
+    # Hashes, addresses and states (nearly every value) have nothing to escape; checking
+    # is far cheaper than translating character by character.
+    if v is None:
+        return "\\N"
+    if "\\" in v or "\t" in v or "\n" in v or "\r" in v:
+        return v.translate(_COPY_ESCAPES)
+    return v
+
+
+def _copy_json(v) -> str:
+    if v is None:
+        return "\\N"
+    # JSON text never holds a raw tab or line break (they are escaped as \\t, \\n), but
+    # it holds backslashes, which COPY's text format doubles.
+    out = _dumps(v)
+    return out.replace("\\", "\\\\") if "\\" in out else out
+
+
+@lru_cache(maxsize=64)
+def _sql_tuple_writer(table, names: tuple[str, ...]):
+    """row -> tuple of driver values (SQLite), as the column types would bind them."""
+    from sqlalchemy import JSON
+
+    from agora.db.base import UINT256_DIGITS, Uint256
+
+    def convert(column):
+        if isinstance(column.type, JSON):
+            return lambda v: None if v is None else _dumps(v)
+        if isinstance(column.type, Uint256):
+            return lambda v: None if v is None else str(_uint(v)).zfill(UINT256_DIGITS)
+        return None
+
+    fields = [(name, convert(table.columns[name])) for name in names]
+    if all(to_value is None for _, to_value in fields):
+        return lambda row: tuple([row[name] for name in names])
+    fields = [(name, to_value or (lambda v: v)) for name, to_value in fields]
+    return lambda row: tuple([to_value(row[name]) for name, to_value in fields])
+
+
+@lru_cache(maxsize=64)
+def _copy_line_writer(table, names: tuple[str, ...]):
+    """row -> one line of COPY text format (NULL is \\N), for these columns of `table`."""
     from sqlalchemy import JSON
 
     from agora.db.base import Uint256
 
-    if isinstance(column.type, JSON):
-        return _JSON
-    if isinstance(column.type, (Uint256, BigInteger, Integer)):
-        return _NUMBER
-    return _TEXT
+    def convert(column):
+        if isinstance(column.type, JSON):
+            return _copy_json
+        if isinstance(column.type, Uint256):
+            return _copy_uint
+        if isinstance(column.type, (BigInteger, Integer)):
+            return _copy_number
+        return _copy_text
 
+    fields = [(name, convert(table.columns[name])) for name in names]
 
-def _copy_line(row: dict, names: list[str], kinds: list[int]) -> str:
-    """One row in COPY text format: NULL is \\N; text has backslash, tab and newlines escaped."""
-    values = []
-    for name, kind in zip(names, kinds):
-        v = row[name]
-        if v is None:
-            values.append("\\N")
-        elif kind == _NUMBER:
-            values.append(str(v))
-        elif kind == _JSON:
-            values.append(_dumps(v).translate(_COPY_ESCAPES))
-        else:
-            values.append(v.translate(_COPY_ESCAPES))
-    return "\t".join(values) + "\n"
+    def line(row: dict) -> str:
+        return "\t".join([to_text(row[name]) for name, to_text in fields]) + "\n"
+
+    return line
 
 
 def rollback_to(session: Session, block_number: int) -> None:

@@ -166,3 +166,15 @@ def test_CliSaysClearlyWhenTheChainHasNoDeployment(tmp_path, settings_for):
     run = subprocess.run([sys.executable, "-m", "agora.cli", "index"], env=env, capture_output=True, text=True)
     assert run.returncode == 1
     assert "no Agora deployment for chain" in run.stderr and "run the deploy script first" in run.stderr
+
+
+def test_BackfillLogsItsPositionAndSpeed(database_url, scenario, indexer_for, caplog):
+    scenario.setup()
+    scenario.run_job()
+    indexer = indexer_for(database_url, max_block_range=2, initial_block_range=2)
+    with caplog.at_level("INFO", logger="agora.indexer"):
+        indexer.run(until_block=chain.height)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("indexed block")]
+    # Once on reaching the head (and every 5 s before it on a long backfill).
+    assert lines and lines[-1].startswith(f"indexed block {chain.height} of {chain.height} (lag 0)")
+    assert "events/s" in lines[-1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Integer, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agora.db.base import Address, Base, Hash, Uint256
@@ -97,6 +97,8 @@ class Payout(Base):
     """The credit ledger: every amount credited to an account, and every withdrawal."""
 
     __tablename__ = "payouts"
+    # Four or five rows per job: appended in block order, so BRIN serves rollbacks (see events).
+    __table_args__ = (Index("ix_payouts_block_number", "block_number", postgresql_using="brin"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     account: Mapped[str] = mapped_column(Address, index=True)
@@ -105,6 +107,6 @@ class Payout(Base):
     # slash_reporter_share | slash_treasury_share | dispute_bond | withdrawal
     kind: Mapped[str] = mapped_column(String(24))
     amount: Mapped[int] = mapped_column(Uint256)
-    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    block_number: Mapped[int] = mapped_column(BigInteger)
     log_index: Mapped[int] = mapped_column(Integer)
     tx_hash: Mapped[str] = mapped_column(Hash)

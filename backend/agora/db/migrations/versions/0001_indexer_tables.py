@@ -19,31 +19,32 @@ depends_on = None
 def upgrade() -> None:
 
     op.create_table('events',
-    sa.Column('block_hash', sa.String(length=66), nullable=False),
+    sa.Column('block_hash', agora.db.base.HexString(length=66), nullable=False),
     sa.Column('log_index', sa.Integer(), nullable=False),
     sa.Column('block_number', sa.BigInteger(), nullable=False),
     sa.Column('block_time', sa.BigInteger(), nullable=True),
-    sa.Column('tx_hash', sa.String(length=66), nullable=False),
+    sa.Column('tx_hash', agora.db.base.HexString(length=66), nullable=False),
     sa.Column('contract', sa.String(length=32), nullable=False),
     sa.Column('name', sa.String(length=48), nullable=False),
     sa.Column('args', sa.JSON(), nullable=False),
-    sa.Column('job_id', sa.String(length=66), nullable=True),
-    sa.Column('provider', sa.String(length=42), nullable=True),
-    sa.Column('account', sa.String(length=42), nullable=True),
+    sa.Column('job_id', agora.db.base.HexString(length=66), nullable=True),
+    sa.Column('provider', agora.db.base.HexString(length=42), nullable=True),
+    sa.Column('account', agora.db.base.HexString(length=42), nullable=True),
     sa.PrimaryKeyConstraint('block_hash', 'log_index', name=op.f('pk_events'))
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_events_account'), ['account'], unique=False)
-        batch_op.create_index(batch_op.f('ix_events_block_number'), ['block_number'], unique=False)
-        batch_op.create_index(batch_op.f('ix_events_job_id'), ['job_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_events_provider'), ['provider'], unique=False)
+        batch_op.create_index('ix_events_block_number', ['block_number'], unique=False, postgresql_using='brin')
+        for column in ('job_id', 'provider', 'account'):
+            batch_op.create_index(f'ix_events_{column}', [column], unique=False,
+                                  postgresql_where=sa.text(f'{column} IS NOT NULL'),
+                                  sqlite_where=sa.text(f'{column} IS NOT NULL'))
 
     op.create_table('indexed_batches',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('from_block', sa.BigInteger(), nullable=False),
     sa.Column('to_block', sa.BigInteger(), nullable=False),
-    sa.Column('parent_hash', sa.String(length=66), nullable=False),
-    sa.Column('to_hash', sa.String(length=66), nullable=False),
+    sa.Column('parent_hash', agora.db.base.HexString(length=66), nullable=False),
+    sa.Column('to_hash', agora.db.base.HexString(length=66), nullable=False),
     sa.Column('event_count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_indexed_batches'))
     )
@@ -54,15 +55,15 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=32), nullable=False),
     sa.Column('chain_id', sa.BigInteger(), nullable=False),
     sa.Column('block_number', sa.BigInteger(), nullable=False),
-    sa.Column('block_hash', sa.String(length=66), nullable=False),
+    sa.Column('block_hash', agora.db.base.HexString(length=66), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_indexer_checkpoints'))
     )
     op.create_table('jobs',
-    sa.Column('job_id', sa.String(length=66), nullable=False),
-    sa.Column('buyer', sa.String(length=42), nullable=False),
+    sa.Column('job_id', agora.db.base.HexString(length=66), nullable=False),
+    sa.Column('buyer', agora.db.base.HexString(length=42), nullable=False),
     sa.Column('max_price', agora.db.base.Uint256(length=78), nullable=False),
-    sa.Column('spec_hash', sa.String(length=66), nullable=False),
+    sa.Column('spec_hash', agora.db.base.HexString(length=66), nullable=False),
     sa.Column('duration_seconds', sa.BigInteger(), nullable=False),
     sa.Column('expires_at', sa.BigInteger(), nullable=False),
     sa.Column('salt', agora.db.base.Uint256(length=78), nullable=False),
@@ -73,12 +74,12 @@ def upgrade() -> None:
     sa.Column('gpu_model', sa.String(length=16), nullable=False),
     sa.Column('region', sa.String(length=16), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('provider', sa.String(length=42), nullable=True),
-    sa.Column('matchmaker', sa.String(length=42), nullable=True),
+    sa.Column('provider', agora.db.base.HexString(length=42), nullable=True),
+    sa.Column('matchmaker', agora.db.base.HexString(length=42), nullable=True),
     sa.Column('price', agora.db.base.Uint256(length=78), nullable=True),
     sa.Column('collateral', agora.db.base.Uint256(length=78), nullable=True),
     sa.Column('deadline', sa.BigInteger(), nullable=True),
-    sa.Column('result_hash', sa.String(length=66), nullable=True),
+    sa.Column('result_hash', agora.db.base.HexString(length=66), nullable=True),
     sa.Column('dispute_bond', agora.db.base.Uint256(length=78), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('posted_block', sa.BigInteger(), nullable=False),
@@ -101,7 +102,7 @@ def upgrade() -> None:
     sa.Column('new_value', sa.String(length=80), nullable=False),
     sa.Column('block_number', sa.BigInteger(), nullable=False),
     sa.Column('log_index', sa.Integer(), nullable=False),
-    sa.Column('tx_hash', sa.String(length=66), nullable=False),
+    sa.Column('tx_hash', agora.db.base.HexString(length=66), nullable=False),
     sa.Column('extra', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_parameter_changes'))
     )
@@ -111,23 +112,23 @@ def upgrade() -> None:
 
     op.create_table('payouts',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('account', sa.String(length=42), nullable=False),
-    sa.Column('job_id', sa.String(length=66), nullable=True),
+    sa.Column('account', agora.db.base.HexString(length=42), nullable=False),
+    sa.Column('job_id', agora.db.base.HexString(length=66), nullable=True),
     sa.Column('kind', sa.String(length=24), nullable=False),
     sa.Column('amount', agora.db.base.Uint256(length=78), nullable=False),
     sa.Column('block_number', sa.BigInteger(), nullable=False),
     sa.Column('log_index', sa.Integer(), nullable=False),
-    sa.Column('tx_hash', sa.String(length=66), nullable=False),
+    sa.Column('tx_hash', agora.db.base.HexString(length=66), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payouts'))
     )
     with op.batch_alter_table('payouts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payouts_account'), ['account'], unique=False)
-        batch_op.create_index(batch_op.f('ix_payouts_block_number'), ['block_number'], unique=False)
+        batch_op.create_index('ix_payouts_block_number', ['block_number'], unique=False, postgresql_using='brin')
         batch_op.create_index(batch_op.f('ix_payouts_job_id'), ['job_id'], unique=False)
 
     op.create_table('proposals',
     sa.Column('proposal_id', sa.String(length=80), nullable=False),
-    sa.Column('proposer', sa.String(length=42), nullable=False),
+    sa.Column('proposer', agora.db.base.HexString(length=42), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('actions', sa.JSON(), nullable=False),
     sa.Column('vote_start', sa.BigInteger(), nullable=False),
@@ -146,7 +147,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_proposals_status'), ['status'], unique=False)
 
     op.create_table('providers',
-    sa.Column('address', sa.String(length=42), nullable=False),
+    sa.Column('address', agora.db.base.HexString(length=42), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('endpoint', sa.String(length=256), nullable=False),
     sa.Column('region', sa.String(length=16), nullable=False),
@@ -180,9 +181,9 @@ def upgrade() -> None:
 
     op.create_table('slashes',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('job_id', sa.String(length=66), nullable=False),
-    sa.Column('provider', sa.String(length=42), nullable=False),
-    sa.Column('reporter', sa.String(length=42), nullable=False),
+    sa.Column('job_id', agora.db.base.HexString(length=66), nullable=False),
+    sa.Column('provider', agora.db.base.HexString(length=42), nullable=False),
+    sa.Column('reporter', agora.db.base.HexString(length=42), nullable=False),
     sa.Column('reason', sa.String(length=16), nullable=False),
     sa.Column('amount', agora.db.base.Uint256(length=78), nullable=False),
     sa.Column('buyer_share', agora.db.base.Uint256(length=78), nullable=False),
@@ -191,7 +192,7 @@ def upgrade() -> None:
     sa.Column('new_state', sa.String(length=16), nullable=False),
     sa.Column('block_number', sa.BigInteger(), nullable=False),
     sa.Column('log_index', sa.Integer(), nullable=False),
-    sa.Column('tx_hash', sa.String(length=66), nullable=False),
+    sa.Column('tx_hash', agora.db.base.HexString(length=66), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_slashes'))
     )
     with op.batch_alter_table('slashes', schema=None) as batch_op:
@@ -202,13 +203,13 @@ def upgrade() -> None:
     op.create_table('votes',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('proposal_id', sa.String(length=80), nullable=False),
-    sa.Column('voter', sa.String(length=42), nullable=False),
+    sa.Column('voter', agora.db.base.HexString(length=42), nullable=False),
     sa.Column('support', sa.Integer(), nullable=False),
     sa.Column('weight', agora.db.base.Uint256(length=78), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('block_number', sa.BigInteger(), nullable=False),
     sa.Column('log_index', sa.Integer(), nullable=False),
-    sa.Column('tx_hash', sa.String(length=66), nullable=False),
+    sa.Column('tx_hash', agora.db.base.HexString(length=66), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_votes'))
     )
     with op.batch_alter_table('votes', schema=None) as batch_op:
@@ -282,10 +283,8 @@ def downgrade() -> None:
 
     op.drop_table('indexed_batches')
     with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_events_provider'))
-        batch_op.drop_index(batch_op.f('ix_events_job_id'))
-        batch_op.drop_index(batch_op.f('ix_events_block_number'))
-        batch_op.drop_index(batch_op.f('ix_events_account'))
+        for column in ('provider', 'job_id', 'block_number', 'account'):
+            batch_op.drop_index(f'ix_events_{column}')
 
     op.drop_table('events')
 
