@@ -9,6 +9,12 @@ from sqlalchemy.types import TypeDecorator
 UINT256_DIGITS = 78  # 2**256 - 1 has 78 decimal digits
 
 
+def check_uint256(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"Uint256 cannot hold {value}")
+    return value
+
+
 class Uint256(TypeDecorator):
     """An unsigned on-chain integer, exact in every backend.
 
@@ -27,9 +33,7 @@ class Uint256(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        value = int(value)
-        if value < 0:
-            raise ValueError(f"Uint256 cannot hold {value}")
+        value = check_uint256(int(value))
         return value if dialect.name == "postgresql" else str(value).zfill(UINT256_DIGITS)
 
     def process_result_value(self, value, dialect):

@@ -69,6 +69,8 @@ class StepResult:
     events: int = 0
     blocks: int = 0
     rolled_back_to: int | None = None
+    indexed_to: int | None = None  # the block the step indexed up to, if it indexed any
+    head: int | None = None
 
 
 class AdaptiveRange:
@@ -132,6 +134,29 @@ class RangeReader:
             return to_block, logs, before
 
 
+class _ReadAhead:
+    """Fetches and decodes the next range on a thread while the current one is written.
+    The result is used only if it sits exactly on the checkpoint the range was written to.
+
+    A second process was tried too: on two cores shared with the database server it gained
+    nothing measurable over a thread (bench/indexer.py), so the thread stays.
+    """
+
+    def __init__(self, reader: RangeReader, pool: ThreadPoolExecutor):
+        self.reader, self.pool = reader, pool
+        self.pending: tuple[int, str, Future] | None = None
+
+    def prepare(self, parent_block: int, parent_hash: str, head: int) -> _Prepared | None:
+        pending, self.pending = self.pending, None
+        if pending and pending[:2] == (parent_block, parent_hash):
+            return pending[2].result()
+        return self.reader.prepare(parent_block, parent_hash, head)
+
+    def start(self, prepared: _Prepared, head: int) -> None:
+        if prepared.to_block < head:
+            self.pending = (prepared.to_block, prepared.to_header.hash,
+                            self.pool.submit(self.reader.prepare, prepared.to_block, prepared.to_header.hash, head))
+
 
 class _Progress:
     """Logs the backfill's position and speed every few seconds, when it reaches the head, and
@@ -143,7 +168,8 @@ class _Progress:
         self.events = 0
         self.at_head = False
 
-    def advanced(self, result: StepResult, block: int, head: int) -> None:
+    def advanced(self, result: StepResult) -> None:
+        block, head = result.indexed_to, result.head
         self.events += result.events
         now = time.monotonic()
         reached = block >= head and not self.at_head
@@ -178,72 +204,50 @@ class Indexer:
 
     def run(self, *, until_block: int | None = None, stop=lambda: False) -> None:
         """Indexes until `stop()` is true (or `until_block` is indexed); retries the node.
-
-        While one range is written to the database, the next one is fetched and decoded
-        on a second thread; it is used only if it sits exactly on the range just written.
-        """
+        With prefetching on, the next range is read while this one is written."""
         backoff = 0.1
-        pending: tuple[int, str, Future] | None = None
         progress = _Progress()
-        with self._prefetcher() as (prefetch, prepare):
+        with self._read_ahead() as ahead:
             while not stop():
                 try:
-                    head = self.rpc.block_number()
-                    checkpoint = self._checkpoint()
-                    if checkpoint.block_number >= head:
-                        pending = None
-                        result = self._check_tip(checkpoint)
-                    else:
-                        if pending and pending[:2] == (checkpoint.block_number, checkpoint.block_hash):
-                            prepared = pending[2].result()
-                        else:
-                            prepared = self.reader.prepare(checkpoint.block_number, checkpoint.block_hash, head)
-                        pending = None
-                        if prepared is None:
-                            result = StepResult(rolled_back_to=self.roll_back())
-                        else:
-                            if prefetch is not None and prepared.to_block < head:
-                                pending = (prepared.to_block, prepared.to_header.hash,
-                                           prefetch.submit(prepare, prepared.to_block, prepared.to_header.hash, head))
-                            result = self._commit(prepared, head)
-                            progress.advanced(result, prepared.to_block, head)
+                    result = self._step(ahead)
                     backoff = 0.1
                 except (RpcUnavailable, RpcError) as exc:
-                    pending = None
                     log.warning("node unavailable, retrying in %.1f s: %s", backoff, exc)
                     time.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
                 except CheckpointMoved:
-                    pending = None
                     continue
+                if result.indexed_to is not None:
+                    progress.advanced(result)
                 if until_block is not None and self.indexed_block() >= until_block:
                     return
                 if result.blocks == 0 and result.rolled_back_to is None:
                     time.sleep(self.poll_interval)
 
     @contextmanager
-    def _prefetcher(self):
-        """(executor, prepare function) for reading the next range ahead, or (None, None).
-
-        A second process was tried too: on two cores shared with the database server it
-        gained nothing measurable over a thread (bench/indexer.py), so the thread stays.
-        """
+    def _read_ahead(self):
         if self.prefetch == "off":
-            yield None, None
+            yield None
             return
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="agora-prefetch") as pool:
-            yield pool, self.reader.prepare
+            yield _ReadAhead(self.reader, pool)
 
     def step(self) -> StepResult:
         """Indexes the next block range (or rolls back a reorganization), without prefetching."""
+        return self._step(None)
+
+    def _step(self, ahead: _ReadAhead | None) -> StepResult:
         head = self.rpc.block_number()
         checkpoint = self._checkpoint()
         if checkpoint.block_number >= head:
             return self._check_tip(checkpoint)
-        prepared = self.reader.prepare(checkpoint.block_number, checkpoint.block_hash, head)
+        prepared = (ahead or self.reader).prepare(checkpoint.block_number, checkpoint.block_hash, head)
         if prepared is None:
             return StepResult(rolled_back_to=self.roll_back())
+        if ahead is not None:
+            ahead.start(prepared, head)
         return self._commit(prepared, head)
 
     def _check_tip(self, checkpoint) -> StepResult:
@@ -269,7 +273,8 @@ class Indexer:
                               parent_hash=prepared.parent_hash, to_hash=prepared.to_header.hash)
             store.set_checkpoint(session, self.deployment.chain_id, prepared.to_block, prepared.to_header.hash)
             store.prune_batches(session, head - self.history_blocks)
-        return StepResult(events=len(prepared.events), blocks=prepared.to_block - prepared.start + 1)
+        return StepResult(events=len(prepared.events), blocks=prepared.to_block - prepared.start + 1,
+                          indexed_to=prepared.to_block, head=head)
 
     # ------------------------------------------------------------------ reorganizations
 

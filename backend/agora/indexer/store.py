@@ -7,23 +7,25 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-# JSON columns hold integers as exact JSON numbers, however large (token amounts exceed
-# 2^64); Python's json writes and reads them exactly, and PostgreSQL's json type keeps
-# the text as written. Readers in other languages should parse big numbers as such.
-_dumps = json.JSONEncoder(separators=(", ", ": "), check_circular=False).encode
-
-from sqlalchemy import BigInteger, Integer, delete, insert, select, text
+from sqlalchemy import JSON, BigInteger, Integer, delete, insert, select, text
 from sqlalchemy.orm import Session
+
+from agora.db.base import UINT256_DIGITS, Uint256, check_uint256
 
 from agora.db.models import (
     APPEND_ONLY, MUTABLE, ChainEvent, Checkpoint, IndexedBatch, ParameterChange, Payout, Slash, UndoEntry, Vote,
 )
 from agora.indexer.projections import Projection
 
-CHUNK = 500
+# JSON columns hold integers as exact JSON numbers, however large (token amounts exceed
+# 2^64); Python's json writes and reads them exactly, and PostgreSQL's json type keeps
+# the text as written. Readers in other languages should parse big numbers as such.
+_dumps = json.JSONEncoder(check_circular=False).encode
+
+CHUNK = 500  # keys per IN (...) clause: well under SQLite's variable limit
 # The block each mutable table's rows are created at.
 CREATED_AT = {MUTABLE["providers"]: "registered_block", MUTABLE["jobs"]: "posted_block",
-              MUTABLE["proposals"]: "created_block"}  # keys per IN (...) clause: well under SQLite's variable limit
+              MUTABLE["proposals"]: "created_block"}
 CHECKPOINT = "agora"
 
 
@@ -108,15 +110,10 @@ def write_batch(
         )
     _bulk_insert(session, UndoEntry.__table__, undo)
 
-    _insert_events(session, projection.events)
-    for model, rows in ((Slash, projection.slashes), (Payout, projection.payouts), (Vote, projection.votes),
+    for model, rows in ((ChainEvent, projection.events), (Slash, projection.slashes), (Payout, projection.payouts), (Vote, projection.votes),
                         (ParameterChange, projection.parameter_changes)):
         _bulk_insert(session, model.__table__, rows)
     return batch.id
-
-
-def _insert_events(session: Session, rows: list[dict]) -> None:
-    _bulk_insert(session, ChainEvent.__table__, rows)
 
 
 def _bulk_insert(session: Session, table, rows: list[dict]) -> None:
@@ -146,84 +143,56 @@ def _bulk_insert(session: Session, table, rows: list[dict]) -> None:
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_JSON, _UINT, _INTEGER, _TEXT = "json", "uint", "integer", "text"
 
 
-def _uint(v: int) -> int:
-    if v < 0:
-        raise ValueError(f"Uint256 cannot hold {v}")
-    return v
+def _kind(column) -> str:
+    if isinstance(column.type, JSON):
+        return _JSON
+    if isinstance(column.type, Uint256):
+        return _UINT
+    if isinstance(column.type, (BigInteger, Integer)):
+        return _INTEGER
+    return _TEXT
 
 
-def _copy_number(v) -> str:
-    return "\\N" if v is None else str(v)
-
-
-def _copy_uint(v) -> str:
-    return "\\N" if v is None else str(_uint(v))
-
-
-def _copy_text(v) -> str:
+def _copy_text(v: str) -> str:
     # Hashes, addresses and states (nearly every value) have nothing to escape; checking
     # is far cheaper than translating character by character.
-    if v is None:
-        return "\\N"
     if "\\" in v or "\t" in v or "\n" in v or "\r" in v:
         return v.translate(_COPY_ESCAPES)
     return v
 
 
 def _copy_json(v) -> str:
-    if v is None:
-        return "\\N"
     # JSON text never holds a raw tab or line break (they are escaped as \\t, \\n), but
     # it holds backslashes, which COPY's text format doubles.
     out = _dumps(v)
     return out.replace("\\", "\\\\") if "\\" in out else out
 
 
+# Per column kind: value -> what the driver binds (SQLite) / COPY text (PostgreSQL), for
+# non-NULL values; both as the column types themselves would bind them.
+def _as_is(v):
+    return v
+
+
+_TO_DRIVER = {_JSON: _dumps, _UINT: lambda v: str(check_uint256(v)).zfill(UINT256_DIGITS)}
+_TO_COPY = {_JSON: _copy_json, _UINT: lambda v: str(check_uint256(v)), _INTEGER: str, _TEXT: _copy_text}
+
+
 @lru_cache(maxsize=64)
 def _sql_tuple_writer(table, names: tuple[str, ...]):
-    """row -> tuple of driver values (SQLite), as the column types would bind them."""
-    from sqlalchemy import JSON
-
-    from agora.db.base import UINT256_DIGITS, Uint256
-
-    def convert(column):
-        if isinstance(column.type, JSON):
-            return lambda v: None if v is None else _dumps(v)
-        if isinstance(column.type, Uint256):
-            return lambda v: None if v is None else str(_uint(v)).zfill(UINT256_DIGITS)
-        return None
-
-    fields = [(name, convert(table.columns[name])) for name in names]
-    if all(to_value is None for _, to_value in fields):
-        return lambda row: tuple([row[name] for name in names])
-    fields = [(name, to_value or (lambda v: v)) for name, to_value in fields]
-    return lambda row: tuple([to_value(row[name]) for name, to_value in fields])
+    """row -> tuple of driver values (SQLite)."""
+    fields = [(name, _TO_DRIVER.get(_kind(table.columns[name]), _as_is)) for name in names]
+    return lambda row: tuple([None if (v := row[name]) is None else to(v) for name, to in fields])
 
 
 @lru_cache(maxsize=64)
 def _copy_line_writer(table, names: tuple[str, ...]):
     """row -> one line of COPY text format (NULL is \\N), for these columns of `table`."""
-    from sqlalchemy import JSON
-
-    from agora.db.base import Uint256
-
-    def convert(column):
-        if isinstance(column.type, JSON):
-            return _copy_json
-        if isinstance(column.type, Uint256):
-            return _copy_uint
-        if isinstance(column.type, (BigInteger, Integer)):
-            return _copy_number
-        return _copy_text
-
-    fields = [(name, convert(table.columns[name])) for name in names]
-
-    def line(row: dict) -> str:
-        return "\t".join([to_text(row[name]) for name, to_text in fields]) + "\n"
-
-    return line
+    fields = [(name, _TO_COPY[_kind(table.columns[name])]) for name in names]
+    return lambda row: "\t".join(["\\N" if (v := row[name]) is None else to(v) for name, to in fields]) + "\n"
 
 
 def rollback_to(session: Session, block_number: int) -> None:

@@ -78,8 +78,16 @@ def test_PrefetchingReadsAheadWithoutChangingTheRows(database_url, scenario, ind
     scenario.setup()
     for _ in range(4):
         scenario.run_job()
-    indexer_for(database_url, max_block_range=2, initial_block_range=2, indexer_prefetch="thread").run(
-        until_block=chain.height)
+    indexer = indexer_for(database_url, max_block_range=2, initial_block_range=2, indexer_prefetch="thread")
+    prepare, threads = indexer.reader.prepare, []
+
+    def recording(*args):
+        threads.append(threading.current_thread().name)
+        return prepare(*args)
+
+    indexer.reader.prepare = recording
+    indexer.run(until_block=chain.height)
+    assert any(name.startswith("agora-prefetch") for name in threads), threads
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     indexer_for(fresh, indexer_prefetch="off").run(until_block=chain.height)
     assert dump(database_url) == dump(fresh)
