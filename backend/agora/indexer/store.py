@@ -173,10 +173,6 @@ def _copy_json(v) -> str:
 
 # Per column kind: value -> what the driver binds (SQLite) / COPY text (PostgreSQL), for
 # non-NULL values; both as the column types themselves would bind them.
-def _as_is(v):
-    return v
-
-
 _TO_DRIVER = {_JSON: _dumps, _UINT: lambda v: str(check_uint256(v)).zfill(UINT256_DIGITS)}
 _TO_COPY = {_JSON: _copy_json, _UINT: lambda v: str(check_uint256(v)), _INTEGER: str, _TEXT: _copy_text}
 
@@ -184,8 +180,9 @@ _TO_COPY = {_JSON: _copy_json, _UINT: lambda v: str(check_uint256(v)), _INTEGER:
 @lru_cache(maxsize=64)
 def _sql_tuple_writer(table, names: tuple[str, ...]):
     """row -> tuple of driver values (SQLite)."""
-    fields = [(name, _TO_DRIVER.get(_kind(table.columns[name]), _as_is)) for name in names]
-    return lambda row: tuple([None if (v := row[name]) is None else to(v) for name, to in fields])
+    fields = [(name, _TO_DRIVER.get(_kind(table.columns[name]))) for name in names]
+    # Most columns bind as they are: no call for those, this runs per value of a backfill.
+    return lambda row: tuple([v if (v := row[name]) is None or to is None else to(v) for name, to in fields])
 
 
 @lru_cache(maxsize=64)
