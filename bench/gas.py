@@ -98,6 +98,10 @@ class Bench:
     def record(self, name: str, tx, phase: str) -> None:
         self.rows.setdefault(name, {})[phase] = tx.gas_used
 
+    def price(self, t: JobTerms) -> int:
+        """The provider's quote for `t`: what a match or take says it expects to pay."""
+        return self.registry.quote(self.provider, t.resources.as_tuple(), t.duration_seconds)
+
     def terms(self) -> JobTerms:
         self.salt += 1
         return JobTerms(str(self.buyer), 10 * TOKEN, b"\xab" * 32, 3600, self.chain.time() + 7 * 86_400, self.salt, JOB)
@@ -106,8 +110,8 @@ class Bench:
         """post, match, accept, submit, then finalize after the challenge window."""
         m, t = self.market, self.terms()
         self.record("post job", m.post(t.as_tuple(), {"from": self.buyer}), phase)
-        self.record("match", m.matchJob(t.as_tuple(), self.provider, {"from": self.matchmaker}), phase)
-        self.record("accept", m.accept(t.as_tuple(), {"from": self.provider}), phase)
+        self.record("match", m.matchJob(t.as_tuple(), self.provider, self.price(t), {"from": self.matchmaker}), phase)
+        self.record("accept", m.accept(t.job_id, {"from": self.provider}), phase)
         self.record("submit result", m.submitResult(t.job_id, b"\x11" * 32, {"from": self.provider}), phase)
         self.chain.sleep(PUBLIC.initial.challenge_window_seconds + 1)
         self.record("finalize (1 job)", m.finalize([t.as_tuple()], {"from": self.keeper}), phase)
@@ -115,22 +119,22 @@ class Bench:
     def confirm(self, phase: str) -> None:
         m, t = self.market, self.terms()
         m.post(t.as_tuple(), {"from": self.buyer})
-        m.matchJob(t.as_tuple(), self.provider, {"from": self.matchmaker})
-        m.accept(t.as_tuple(), {"from": self.provider})
+        m.matchJob(t.as_tuple(), self.provider, self.price(t), {"from": self.matchmaker})
+        m.accept(t.job_id, {"from": self.provider})
         m.submitResult(t.job_id, b"\x11" * 32, {"from": self.provider})
         self.record("confirm (buyer)", m.confirm(t.as_tuple(), {"from": self.buyer}), phase)
 
     def take(self, phase: str) -> None:
         t = self.terms()
         self.market.post(t.as_tuple(), {"from": self.buyer})
-        self.record("take (provider, no matchmaker)", self.market.take(t.as_tuple(), {"from": self.provider}), phase)
+        self.record("take (provider, no matchmaker)", self.market.take(t.as_tuple(), self.price(t), {"from": self.provider}), phase)
 
     def batch(self, phase: str, size: int = 10) -> None:
         m, batch = self.market, [self.terms() for _ in range(size)]
         for t in batch:
             m.post(t.as_tuple(), {"from": self.buyer})
-            m.matchJob(t.as_tuple(), self.provider, {"from": self.matchmaker})
-            m.accept(t.as_tuple(), {"from": self.provider})
+            m.matchJob(t.as_tuple(), self.provider, self.price(t), {"from": self.matchmaker})
+            m.accept(t.job_id, {"from": self.provider})
             m.submitResult(t.job_id, b"\x11" * 32, {"from": self.provider})
         self.chain.sleep(PUBLIC.initial.challenge_window_seconds + 1)
         tx = m.finalize([t.as_tuple() for t in batch], {"from": self.keeper})
@@ -140,20 +144,40 @@ class Bench:
     def slash(self, phase: str) -> None:
         m, t = self.market, self.terms()
         m.post(t.as_tuple(), {"from": self.buyer})
-        m.matchJob(t.as_tuple(), self.provider, {"from": self.matchmaker})
-        m.accept(t.as_tuple(), {"from": self.provider})
+        m.matchJob(t.as_tuple(), self.provider, self.price(t), {"from": self.matchmaker})
+        m.accept(t.job_id, {"from": self.provider})
         self.chain.sleep(t.duration_seconds + 1)
         self.record("slash missed deadline", m.slashMissedDeadline(t.as_tuple(), {"from": self.keeper}), phase)
 
     def dispute(self, phase: str) -> None:
         m, t = self.market, self.terms()
         m.post(t.as_tuple(), {"from": self.buyer})
-        m.matchJob(t.as_tuple(), self.provider, {"from": self.matchmaker})
-        m.accept(t.as_tuple(), {"from": self.provider})
+        m.matchJob(t.as_tuple(), self.provider, self.price(t), {"from": self.matchmaker})
+        m.accept(t.job_id, {"from": self.provider})
         m.submitResult(t.job_id, b"\x11" * 32, {"from": self.provider})
         self.record("dispute", m.dispute(t.as_tuple(), {"from": self.buyer}), phase)
         tx = m.resolveDispute(t.as_tuple(), phase == "steady", {"from": self.arbiter})
         self.record("resolve dispute", tx, phase)
+
+    def lapse(self, phase: str) -> None:
+        """A match declined at once, and one left to lapse and reclaimed by a keeper."""
+        m, t = self.market, self.terms()
+        m.post(t.as_tuple(), {"from": self.buyer})
+        m.matchJob(t.as_tuple(), self.provider, self.price(t), {"from": self.matchmaker})
+        self.record("decline (slashed, job re-opened)", m.decline(t.as_tuple(), {"from": self.provider}), phase)
+        m.matchJob(t.as_tuple(), self.provider, self.price(t), {"from": self.matchmaker})
+        self.chain.sleep(PUBLIC.initial.accept_window_seconds + 1)
+        self.record("reclaim lapsed match (slashed)", m.reclaim(t.as_tuple(), {"from": self.keeper}), phase)
+
+    def silent_arbiter(self, phase: str) -> None:
+        m, t = self.market, self.terms()
+        m.post(t.as_tuple(), {"from": self.buyer})
+        m.matchJob(t.as_tuple(), self.provider, self.price(t), {"from": self.matchmaker})
+        m.accept(t.job_id, {"from": self.provider})
+        m.submitResult(t.job_id, b"\x11" * 32, {"from": self.provider})
+        m.dispute(t.as_tuple(), {"from": self.buyer})
+        self.chain.sleep(PUBLIC.initial.arbitration_window_seconds + 1)
+        self.record("close unanswered dispute", m.closeDispute(t.as_tuple(), {"from": self.keeper}), phase)
 
     def cancel(self, phase: str) -> None:
         t = self.terms()
@@ -179,6 +203,8 @@ class Bench:
             self.batch(phase)
             self.slash(phase)
             self.dispute(phase)
+            self.lapse(phase)
+            self.silent_arbiter(phase)
             self.cancel(phase)
             self.record("withdraw", self.market.withdraw({"from": self.provider}), phase)
             self.governance(phase)

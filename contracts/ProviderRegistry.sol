@@ -28,8 +28,11 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
     ///      slot 2 (match):                 hourly prices
     ///      slot 3 (match, only when the job names a region or GPU model): gpuModel | region
     ///      slot 4 (unbonding, slashing):   unbonding | unlocksAt | missedDeadlines | disputesLost
+    ///                                      | lapsedMatches
     ///      slot 5 (slashing):              totalSlashed
-    ///      Stake amounts fit uint96 because the token's supply is capped below 2^96.
+    ///      Stake amounts fit uint96 because the token's supply is capped below 2^96. The
+    ///      total ever slashed does not (slashed tokens come back as stake and can be slashed
+    ///      again), so it has a slot of its own and can never overflow.
     struct Provider {
         uint96 stake; // bonded, slashable, includes lockedCollateral
         uint96 lockedCollateral; // part of stake backing accepted jobs; cannot unbond
@@ -50,7 +53,8 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
         uint40 unbondingUnlocksAt;
         uint32 missedDeadlines;
         uint32 disputesLost;
-        uint96 totalSlashed;
+        uint32 lapsedMatches;
+        uint256 totalSlashed;
     }
 
     IERC20 public immutable token;
@@ -169,6 +173,7 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
         Resources calldata resources,
         uint32 durationSeconds,
         uint256 collateralRatioBps,
+        uint256 minCollateral,
         uint256 minStake
     ) external onlyMarket returns (uint256 price, uint256 collateral) {
         Provider storage p = _providers[provider];
@@ -188,6 +193,7 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
 
         price = Pricing.quote(resources, durationSeconds, p.prices);
         collateral = price.mulBps(collateralRatioBps);
+        if (collateral < minCollateral) collateral = minCollateral;
         uint256 locked = p.lockedCollateral;
         uint256 free = p.stake - locked;
         uint256 required = minStake + collateral;
@@ -220,9 +226,10 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
         // just now, so this cannot underflow; checked arithmetic guards it anyway.
         uint96 newStake = p.stake - amount.toUint96();
         p.stake = newStake;
-        p.totalSlashed += uint96(amount);
+        p.totalSlashed += amount;
         if (reason == SlashReason.MissedDeadline) p.missedDeadlines += 1;
-        else p.disputesLost += 1;
+        else if (reason == SlashReason.ProvenFault) p.disputesLost += 1;
+        else p.lapsedMatches += 1;
         emit ProviderSlashed(provider, reason, amount, newStake);
         if (amount != 0) token.safeTransfer(msg.sender, amount);
     }
@@ -244,6 +251,7 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
         v.completedJobs = p.completedJobs;
         v.missedDeadlines = p.missedDeadlines;
         v.disputesLost = p.disputesLost;
+        v.lapsedMatches = p.lapsedMatches;
         v.totalSlashed = p.totalSlashed;
     }
 

@@ -6,6 +6,12 @@ pragma solidity 0.8.28;
 ///         so no vote can set a 100% fee or a one-second unbonding period. Only the
 ///         governance address (the timelock) changes values; every change emits the old and
 ///         the new value.
+/// @dev The parameters a job is priced under (collateral, fees, windows, slash rates and
+///      shares, the dispute bond) are kept in numbered, never-changing versions: every change
+///      to one of them publishes a new version, and the market records on each job the
+///      version in force when it was matched, so a vote never changes the terms of a job
+///      already matched. The other parameters (minimum stake, accept window, unbonding
+///      period, arbiter) apply at the moment they are used and are not versioned.
 interface IProtocolParams {
     /// @notice The governed parameters, in the order of their bounds.
     enum Parameter {
@@ -20,13 +26,9 @@ interface IProtocolParams {
         ReporterShareBps,
         ProtocolFeeBps,
         MatchmakerFeeBps,
-        DisputeBond
-    }
-
-    /// @notice The lowest and highest value a parameter may take.
-    struct Bound {
-        uint256 min;
-        uint256 max;
+        DisputeBond,
+        MinJobCollateral,
+        ArbitrationWindowSeconds
     }
 
     /// @notice Every numeric parameter's value (and, with {Bounds}, every parameter's bounds).
@@ -43,26 +45,44 @@ interface IProtocolParams {
         uint256 protocolFeeBps;
         uint256 matchmakerFeeBps;
         uint256 disputeBond;
+        uint256 minJobCollateral;
+        uint256 arbitrationWindowSeconds;
     }
 
-    /// @notice The parameters the market reads on its hot paths, in one storage slot.
-    struct MarketParams {
-        uint96 minProviderStake;
-        uint32 acceptWindowSeconds;
-        uint32 challengeWindowSeconds;
-        uint32 unbondingPeriodSeconds;
+    /// @notice One version of the parameters a job settles under, in one storage slot:
+    ///         read when a job is matched, completed or slashed for a missed deadline or a
+    ///         lapsed match.
+    struct SettlementParams {
+        // Least collateral locked per job (token wei), whatever its price.
+        uint96 minJobCollateral;
+        // Collateral locked per job in bps of its price, when that is above the minimum.
         uint16 collateralRatioBps;
+        // Protocol fee, bps of the price.
         uint16 protocolFeeBps;
+        // Matchmaker fee, bps of what the buyer saves below its ceiling (maxPrice - price).
         uint16 matchmakerFeeBps;
+        uint32 challengeWindowSeconds;
+        uint32 arbitrationWindowSeconds;
+        // Slash for a missed deadline, a declined or a lapsed match, bps of the collateral.
         uint16 missedDeadlineSlashBps;
-    }
-
-    /// @notice The parameters read only on the slashing and dispute paths, in one slot.
-    struct SlashParams {
-        uint16 faultSlashBps;
+        // The harmed buyer's and the reporter's shares of any slash; the treasury takes the rest.
         uint16 buyerShareBps;
         uint16 reporterShareBps;
+    }
+
+    /// @notice One version of the parameters read only when a job is disputed, in one slot.
+    struct DisputeParams {
+        // Slash for a fault proven in a dispute, bps of the collateral.
+        uint16 faultSlashBps;
         uint96 disputeBond;
+    }
+
+    /// @notice What the market reads on a match or a take, in one slot: the version the
+    ///         job will settle under, the accept window and the minimum stake.
+    struct MatchParams {
+        uint24 version;
+        uint32 acceptWindowSeconds;
+        uint96 minProviderStake;
     }
 
     /// @notice The caller is not the governance address.
@@ -76,8 +96,17 @@ interface IProtocolParams {
     error UnbondingPeriodBelowChallengeWindow(uint256 unbondingPeriodSeconds, uint256 challengeWindowSeconds);
     /// @notice The buyer's and reporter's shares of a slash together exceed the slash.
     error SlashSharesExceedWhole(uint256 buyerShareBps, uint256 reporterShareBps);
+    /// @notice The deployment's lowest bounds would let a missed deadline cost the provider
+    ///         nothing or pay the buyer nothing: the smallest collateral times the smallest
+    ///         slash rate times the smallest buyer share must be at least one token wei.
+    error MissedDeadlineCanCostNothing(uint256 minJobCollateral, uint256 missedDeadlineSlashBps, uint256 buyerShareBps);
+    /// @notice Every one of the 2^24 - 1 parameter versions has been published.
+    error ParamsVersionsExhausted();
     /// @notice The governance address cannot be zero.
     error ZeroGovernance();
+    /// @notice The arbiter cannot be zero, at deployment or after: the market must always
+    ///         have someone to judge the work it takes.
+    error ZeroArbiter();
 
     /// @notice Emitted when the minimum provider stake changes (token wei).
     event MinProviderStakeSet(uint256 oldMinProviderStake, uint256 newMinProviderStake);
@@ -99,12 +128,19 @@ interface IProtocolParams {
     event ReporterShareBpsSet(uint256 oldReporterShareBps, uint256 newReporterShareBps);
     /// @notice Emitted when the protocol fee (bps of a job's price) changes.
     event ProtocolFeeBpsSet(uint256 oldProtocolFeeBps, uint256 newProtocolFeeBps);
-    /// @notice Emitted when the matchmaker fee (bps of a job's price) changes.
+    /// @notice Emitted when the matchmaker fee (bps of the buyer's saving) changes.
     event MatchmakerFeeBpsSet(uint256 oldMatchmakerFeeBps, uint256 newMatchmakerFeeBps);
     /// @notice Emitted when the dispute bond (token wei) changes.
     event DisputeBondSet(uint256 oldDisputeBond, uint256 newDisputeBond);
+    /// @notice Emitted when the least collateral per job (token wei) changes.
+    event MinJobCollateralSet(uint256 oldMinJobCollateral, uint256 newMinJobCollateral);
+    /// @notice Emitted when the arbitration window changes.
+    event ArbitrationWindowSecondsSet(uint256 oldArbitrationWindowSeconds, uint256 newArbitrationWindowSeconds);
     /// @notice Emitted when governance picks a new arbiter.
     event ArbiterSet(address oldArbiter, address newArbiter);
+    /// @notice Emitted when a change to a job's terms publishes a new parameter version; the
+    ///         change itself follows in its own event.
+    event ParamsVersionSet(uint256 oldVersion, uint256 newVersion);
 
     /// @notice The only account that can change parameters: the timelock.
     function governance() external view returns (address);
@@ -112,36 +148,47 @@ interface IProtocolParams {
     function treasury() external view returns (address);
     /// @notice The bounds a parameter is held to for the life of this deployment.
     function bounds(Parameter parameter) external view returns (uint256 min, uint256 max);
-    /// @notice The hot-path parameters in one read.
-    function marketParams() external view returns (MarketParams memory);
-    /// @notice The slashing and dispute parameters in one read.
-    function slashParams() external view returns (SlashParams memory);
+    /// @notice The version of the settlement and dispute parameters now in force (from 1).
+    function version() external view returns (uint256);
+    /// @notice What a match or take made now is checked against, in one read.
+    function matchParams() external view returns (MatchParams memory);
+    /// @notice The settlement parameters of `version_` (zeros for a version never published).
+    function settlementParams(uint24 version_) external view returns (SettlementParams memory);
+    /// @notice The dispute parameters of `version_` (zeros for a version never published).
+    function disputeParams(uint24 version_) external view returns (DisputeParams memory);
 
     /// @notice Least stake (token wei) a provider needs, beyond its locked collateral, to be matched.
     function minProviderStake() external view returns (uint256);
     /// @notice Seconds between a request to unbond stake and its withdrawal.
     function unbondingPeriodSeconds() external view returns (uint256);
-    /// @notice Seconds a matched provider has to accept.
+    /// @notice Seconds a matched provider has to accept or decline.
     function acceptWindowSeconds() external view returns (uint256);
-    /// @notice Seconds a buyer has to dispute a submitted result.
+    /// @notice Seconds a buyer has to dispute a submitted result (current version).
     function challengeWindowSeconds() external view returns (uint256);
-    /// @notice Collateral locked per job, in bps of its price.
+    /// @notice Collateral locked per job, in bps of its price (current version).
     function collateralRatioBps() external view returns (uint256);
-    /// @notice Slash for a missed deadline, in bps of the job's collateral.
+    /// @notice Slash for a missed deadline or a declined or lapsed match, in bps of the
+    ///         job's collateral (current version).
     function missedDeadlineSlashBps() external view returns (uint256);
-    /// @notice Slash for a fault proven in a dispute, in bps of the job's collateral.
+    /// @notice Slash for a fault proven in a dispute, in bps of the job's collateral (current version).
     function faultSlashBps() external view returns (uint256);
-    /// @notice The harmed buyer's share of a slash, in bps.
+    /// @notice The harmed buyer's share of a slash, in bps (current version).
     function buyerShareBps() external view returns (uint256);
-    /// @notice The reporter's share of a slash, in bps.
+    /// @notice The reporter's share of a slash, in bps (current version).
     function reporterShareBps() external view returns (uint256);
-    /// @notice Protocol fee, in bps of a completed job's price.
+    /// @notice Protocol fee, in bps of a completed job's price (current version).
     function protocolFeeBps() external view returns (uint256);
-    /// @notice Matchmaker fee, in bps of a completed job's price.
+    /// @notice Matchmaker fee, in bps of what a completed job's buyer saves below its
+    ///         ceiling (current version).
     function matchmakerFeeBps() external view returns (uint256);
-    /// @notice Bond (token wei) a buyer posts to dispute a result.
+    /// @notice Bond (token wei) a buyer posts to dispute a result (current version).
     function disputeBond() external view returns (uint256);
-    /// @notice The account that resolves disputes; zero while governance has picked none.
+    /// @notice Least collateral (token wei) locked per job whatever its price (current version).
+    function minJobCollateral() external view returns (uint256);
+    /// @notice Seconds the arbiter has to rule on a dispute (current version).
+    function arbitrationWindowSeconds() external view returns (uint256);
+    /// @notice The account that resolves disputes: set at deployment and never zero, so no
+    ///         work is ever taken that nobody could judge.
     function arbiter() external view returns (address);
 
     /// @notice Sets the minimum provider stake. Only governance; within bounds.
@@ -151,27 +198,31 @@ interface IProtocolParams {
     function setUnbondingPeriodSeconds(uint256 newUnbondingPeriodSeconds) external;
     /// @notice Sets the accept window. Only governance; within bounds.
     function setAcceptWindowSeconds(uint256 newAcceptWindowSeconds) external;
-    /// @notice Sets the challenge window. Only governance; within bounds and not above the
-    ///         unbonding period.
+    /// @notice Sets the challenge window (new version). Only governance; within bounds and
+    ///         not above the unbonding period.
     function setChallengeWindowSeconds(uint256 newChallengeWindowSeconds) external;
-    /// @notice Sets the collateral ratio. Only governance; within bounds.
+    /// @notice Sets the collateral ratio (new version). Only governance; within bounds.
     function setCollateralRatioBps(uint256 newCollateralRatioBps) external;
-    /// @notice Sets the missed-deadline slash. Only governance; within bounds.
+    /// @notice Sets the missed-deadline slash (new version). Only governance; within bounds.
     function setMissedDeadlineSlashBps(uint256 newMissedDeadlineSlashBps) external;
-    /// @notice Sets the proven-fault slash. Only governance; within bounds.
+    /// @notice Sets the proven-fault slash (new version). Only governance; within bounds.
     function setFaultSlashBps(uint256 newFaultSlashBps) external;
-    /// @notice Sets the buyer's share of slashes. Only governance; within bounds, and with
-    ///         the reporter's share at most 100%.
+    /// @notice Sets the buyer's share of slashes (new version). Only governance; within
+    ///         bounds, and with the reporter's share at most 100%.
     function setBuyerShareBps(uint256 newBuyerShareBps) external;
-    /// @notice Sets the reporter's share of slashes. Only governance; within bounds, and
-    ///         with the buyer's share at most 100%.
+    /// @notice Sets the reporter's share of slashes (new version). Only governance; within
+    ///         bounds, and with the buyer's share at most 100%.
     function setReporterShareBps(uint256 newReporterShareBps) external;
-    /// @notice Sets the protocol fee. Only governance; within bounds.
+    /// @notice Sets the protocol fee (new version). Only governance; within bounds.
     function setProtocolFeeBps(uint256 newProtocolFeeBps) external;
-    /// @notice Sets the matchmaker fee. Only governance; within bounds.
+    /// @notice Sets the matchmaker fee (new version). Only governance; within bounds.
     function setMatchmakerFeeBps(uint256 newMatchmakerFeeBps) external;
-    /// @notice Sets the dispute bond. Only governance; within bounds.
+    /// @notice Sets the dispute bond (new version). Only governance; within bounds.
     function setDisputeBond(uint256 newDisputeBond) external;
-    /// @notice Picks the arbiter of disputes. Only governance; zero disables new disputes.
+    /// @notice Sets the least collateral per job (new version). Only governance; within bounds.
+    function setMinJobCollateral(uint256 newMinJobCollateral) external;
+    /// @notice Sets the arbitration window (new version). Only governance; within bounds.
+    function setArbitrationWindowSeconds(uint256 newArbitrationWindowSeconds) external;
+    /// @notice Picks the arbiter of disputes. Only governance; never zero.
     function setArbiter(address newArbiter) external;
 }

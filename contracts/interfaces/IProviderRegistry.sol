@@ -22,7 +22,9 @@ interface IProviderRegistry {
     /// @notice Why a provider was slashed.
     enum SlashReason {
         MissedDeadline,
-        ProvenFault
+        ProvenFault,
+        // Declined a match, or let it lapse unanswered.
+        LapsedMatch
     }
 
     /// @notice The resources a capacity check is about, for errors.
@@ -47,6 +49,7 @@ interface IProviderRegistry {
         uint256 completedJobs;
         uint256 missedDeadlines;
         uint256 disputesLost;
+        uint256 lapsedMatches;
         uint256 totalSlashed;
     }
 
@@ -144,15 +147,17 @@ interface IProviderRegistry {
     ///      enough free capacity, and that its free stake covers `minStake` plus the
     ///      collateral. Locking at match rather than at accept means an accept cannot fail
     ///      for want of stake, and costs the provider one call less.
-    /// @param collateralRatioBps Collateral to lock, in bps of the price.
+    /// @param collateralRatioBps Collateral to lock, in bps of the price...
+    /// @param minCollateral ...but never less than this (token wei), whatever the price.
     /// @param minStake Free stake the provider must keep beyond the collateral.
     /// @return price The job's price at the provider's hourly prices, in token wei.
-    /// @return collateral The collateral locked.
+    /// @return collateral The collateral locked: max(price * ratio, minCollateral).
     function reserve(
         address provider,
         Resources calldata resources,
         uint32 durationSeconds,
         uint256 collateralRatioBps,
+        uint256 minCollateral,
         uint256 minStake
     ) external returns (uint256 price, uint256 collateral);
 

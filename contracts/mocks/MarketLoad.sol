@@ -54,8 +54,8 @@ contract MarketLoad {
     function step(JobTerms calldata terms) external {
         if (msg.sender != address(this)) revert OnlySelf();
         market.post(terms);
-        market.matchJob(terms, address(this));
-        market.accept(terms);
+        market.matchJob(terms, address(this), registry.quote(address(this), terms.resources, terms.durationSeconds));
+        market.accept(keccak256(abi.encode(terms)));
         market.submitResult(keccak256(abi.encode(terms)), keccak256("result"));
         market.confirm(terms);
     }

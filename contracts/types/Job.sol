@@ -36,35 +36,43 @@ struct JobTerms {
 enum JobState {
     None, //       never posted
     Open, //       waiting for a match; escrow held
-    Matched, //    provider chosen; waiting for its acceptance
+    Matched, //    provider chosen; waiting for it to accept or decline
     Running, //    accepted; collateral locked; deadline running
     Submitted, //  result hash in; challenge window running
-    Disputed, //   buyer disputed; waiting for the arbiter
+    Disputed, //   buyer disputed; arbitration window running
     Completed, //  provider, matchmaker and treasury paid (terminal)
-    Refunded, //   cancelled or expired; escrow back to the buyer (terminal)
+    Refunded, //   cancelled, expired, or a dispute the arbiter left unanswered (terminal)
     Slashed //     arbiter found the provider at fault (terminal)
 }
 
 /// @notice A job's mutable state: the only thing the market stores per job.
 /// @dev Slot 0 (written at post and on every transition):
-///        provider (160) | state (8) | deadline (40) | collateralRatioBps (16)
-///        | protocolFeeBps (16) | matchmakerFeeBps (16)                          = 256 bits
-///      Slot 1 (written at match, cleared when the job leaves the matched states):
-///        matchmaker (160) | price (96)                                         = 256 bits
-///      The three rates are snapshotted at match so that governance votes never change
-///      the terms of a job already matched.
+///        provider (160) | state (8) | deadline (40) | paramsVersion (24)
+///        | durationSeconds (24)                                                  = 256 bits
+///      Slot 1 (written at match or take, cleared when the job settles or re-opens):
+///        matchmaker (160) | price (96)                                          = 256 bits
+///      `paramsVersion` names the parameter set in force when the job was matched or taken
+///      (see {IProtocolParams-settlementParams}): its collateral, fees, windows, slash rates
+///      and shares hold until the job settles, whatever governance votes meanwhile.
 struct Job {
     address provider;
     JobState state;
     // Meaning depends on the state: Open, the expiry; Matched, the end of the accept
-    // window; Running, the delivery deadline; Submitted, the end of the challenge window.
+    // window; Running, the delivery deadline; Submitted, the time of submission (the
+    // challenge window runs from it for its version's challengeWindowSeconds); Disputed, the
+    // end of the arbitration window.
     uint40 deadline;
-    uint16 collateralRatioBps;
-    uint16 protocolFeeBps;
-    uint16 matchmakerFeeBps;
+    uint24 paramsVersion;
+    // The job's durationSeconds, kept from match to acceptance so that accepting needs only
+    // the job's id (see {MAX_DURATION_SECONDS}).
+    uint24 durationSeconds;
     address matchmaker;
     uint96 price;
 }
+
+/// @dev The longest a job may run: 2^24 - 1 seconds (about 194 days), so that its
+///      duration fits beside its state in one storage slot.
+uint256 constant MAX_DURATION_SECONDS = type(uint24).max;
 
 /// @notice How a job's id is derived from its terms.
 library JobIdLibrary {

@@ -27,8 +27,10 @@ class ParamValues:
     buyer_share_bps: int
     reporter_share_bps: int
     protocol_fee_bps: int
-    matchmaker_fee_bps: int
+    matchmaker_fee_bps: int  # share of the buyer's saving below its ceiling
     dispute_bond: int
+    min_job_collateral: int
+    arbitration_window_seconds: int
 
     def as_tuple(self) -> tuple:
         return astuple(self)
@@ -43,26 +45,32 @@ class ParamSet:
     initial: ParamValues
 
 
-# DESIGN.md's table for a public deployment.
+# DESIGN.md's table for a public deployment, with the rules of the market-safety review:
+# a missed deadline, a declined or a lapsed match always costs the provider at least
+# 10% of 1 token and pays the buyer at least 10% of that, whatever governance votes; the
+# matchmaker earns a share (up to half) of what the buyer saves below its ceiling.
 PUBLIC = ParamSet(
-    mins=ParamValues(1 * TOKEN, 1 * DAY, 30, 1 * HOUR, 0, 0, 0, 0, 0, 0, 0, 0),
+    mins=ParamValues(1 * TOKEN, 1 * DAY, 30, 1 * HOUR, 0, 1_000, 0, 1_000, 0, 0, 0, 0, 1 * TOKEN, 1 * HOUR),
     maxs=ParamValues(
-        10_000_000 * TOKEN, 90 * DAY, 1 * DAY, 14 * DAY, 50_000, 10_000, 10_000, 10_000, 5_000, 1_000, 500,
-        1_000_000 * TOKEN,
+        10_000_000 * TOKEN, 90 * DAY, 1 * DAY, 14 * DAY, 50_000, 10_000, 10_000, 10_000, 5_000, 1_000, 5_000,
+        1_000_000 * TOKEN, 1_000_000 * TOKEN, 30 * DAY,
     ),
     initial=ParamValues(
-        1_000 * TOKEN, 7 * DAY, 5 * MINUTE, 1 * DAY, 15_000, 5_000, 10_000, 8_000, 500, 100, 50, 100 * TOKEN
+        1_000 * TOKEN, 7 * DAY, 5 * MINUTE, 1 * DAY, 15_000, 5_000, 10_000, 8_000, 500, 100, 1_000, 100 * TOKEN,
+        10 * TOKEN, 3 * DAY,
     ),
 )
 
 # A local market: windows of seconds so a whole job life fits in a minute.
 DEVNET = ParamSet(
-    mins=ParamValues(0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+    mins=ParamValues(0, 1, 1, 1, 0, 1_000, 0, 1_000, 0, 0, 0, 0, 1 * TOKEN, 1),
     maxs=ParamValues(
-        10_000_000 * TOKEN, 90 * DAY, 1 * DAY, 14 * DAY, 50_000, 10_000, 10_000, 10_000, 5_000, 1_000, 500,
-        1_000_000 * TOKEN,
+        10_000_000 * TOKEN, 90 * DAY, 1 * DAY, 14 * DAY, 50_000, 10_000, 10_000, 10_000, 5_000, 1_000, 5_000,
+        1_000_000 * TOKEN, 1_000_000 * TOKEN, 30 * DAY,
     ),
-    initial=ParamValues(100 * TOKEN, 60, 15, 30, 15_000, 5_000, 10_000, 8_000, 500, 100, 50, 10 * TOKEN),
+    initial=ParamValues(
+        100 * TOKEN, 60, 15, 30, 15_000, 5_000, 10_000, 8_000, 500, 100, 1_000, 10 * TOKEN, 1 * TOKEN, 60
+    ),
 )
 
 
