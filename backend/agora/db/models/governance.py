@@ -57,3 +57,31 @@ class ParameterChange(Base):
     log_index: Mapped[int] = mapped_column(Integer)
     tx_hash: Mapped[str] = mapped_column(Hash)
     extra: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class ParamsVersion(Base):
+    """One published version of the parameters a job settles under (ProtocolParams'
+    settlement and dispute parameters): a copy of the previous version (ParamsVersionSet)
+    with the change that published it (the setter event that follows in the same
+    transaction). Version 1 holds the values set at deployment. Published versions never
+    change; jobs name theirs in `jobs.params_version`."""
+
+    __tablename__ = "params_versions"
+
+    version: Mapped[str] = mapped_column(String(16), primary_key=True)  # uint24, decimal
+    challenge_window_seconds: Mapped[int] = mapped_column(BigInteger)
+    arbitration_window_seconds: Mapped[int] = mapped_column(BigInteger)
+    collateral_ratio_bps: Mapped[int] = mapped_column(Integer)
+    min_job_collateral: Mapped[int] = mapped_column(Uint256)
+    missed_deadline_slash_bps: Mapped[int] = mapped_column(Integer)
+    fault_slash_bps: Mapped[int] = mapped_column(Integer)
+    buyer_share_bps: Mapped[int] = mapped_column(Integer)
+    reporter_share_bps: Mapped[int] = mapped_column(Integer)
+    protocol_fee_bps: Mapped[int] = mapped_column(Integer)
+    matchmaker_fee_bps: Mapped[int] = mapped_column(Integer)
+    dispute_bond: Mapped[int] = mapped_column(Uint256)
+    # Where it was published: the rows a reorganization removes are those above the
+    # common ancestor (see agora.db.models.APPEND_ONLY).
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    block_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    tx_hash: Mapped[str] = mapped_column(Hash)

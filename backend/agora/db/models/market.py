@@ -36,6 +36,7 @@ class Provider(Base):
     completed_jobs: Mapped[int] = mapped_column(Integer, default=0)
     missed_deadlines: Mapped[int] = mapped_column(Integer, default=0)
     disputes_lost: Mapped[int] = mapped_column(Integer, default=0)
+    lapsed_matches: Mapped[int] = mapped_column(Integer, default=0)  # matches declined or left to lapse
     total_slashed: Mapped[int] = mapped_column(Uint256, default=0)
     registered_block: Mapped[int] = mapped_column(BigInteger)
     updated_block: Mapped[int] = mapped_column(BigInteger)
@@ -64,9 +65,22 @@ class Job(Base):
     matchmaker: Mapped[str | None] = mapped_column(Address, nullable=True)
     price: Mapped[int | None] = mapped_column(Uint256, nullable=True)
     collateral: Mapped[int | None] = mapped_column(Uint256, nullable=True)
+    # The end of the window running now: Open, the expiry; Matched, the accept deadline;
+    # Running, the delivery deadline; Submitted, the challenge deadline; Disputed, the
+    # arbitration deadline. (The contract keeps the submit's time while Submitted.)
     deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     result_hash: Mapped[str | None] = mapped_column(Hash, nullable=True)
     dispute_bond: Mapped[int | None] = mapped_column(Uint256, nullable=True)
+    # The parameter version (params_versions) the job settles under, from its match or take;
+    # kept once it settles (the contract clears it), cleared when it goes back to the market.
+    params_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # That version's challenge window, copied at match or take: a submit in a later batch
+    # then needs no other row to date the end of its challenge window.
+    challenge_window_seconds: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # End of the challenge window: the submit's block time + challenge_window_seconds.
+    challenge_deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # End of the arbitration window, from the dispute.
+    arbitration_deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # matches or takes so far
     posted_block: Mapped[int] = mapped_column(BigInteger, index=True)
     posted_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -82,7 +96,7 @@ class Slash(Base):
     job_id: Mapped[str] = mapped_column(Hash, index=True)
     provider: Mapped[str] = mapped_column(Address, index=True)
     reporter: Mapped[str] = mapped_column(Address)
-    reason: Mapped[str] = mapped_column(String(16))  # missed_deadline | proven_fault
+    reason: Mapped[str] = mapped_column(String(16))  # missed_deadline | proven_fault | lapsed_match
     amount: Mapped[int] = mapped_column(Uint256)
     buyer_share: Mapped[int] = mapped_column(Uint256)
     reporter_share: Mapped[int] = mapped_column(Uint256)
