@@ -9,7 +9,7 @@ from brownie import chain
 
 from agora.chain.addresses import create_address
 from agora.chain.protocol import PUBLIC
-from marketkit import CAPACITY, ENDPOINT, PRICES, TOKEN, make_terms
+from marketkit import CAPACITY, ENDPOINT, PRICES, TOKEN, make_terms, quote
 
 SUPPLY = 1_000_000_000 * TOKEN
 FUNDS = 1_000_000 * TOKEN
@@ -160,12 +160,12 @@ def posted(market, buyer, terms_for):
 
 
 @pytest.fixture
-def matched(market, posted, registered, matchmaker):
-    """Posts a job and matches it to the registered provider."""
+def matched(market, registry, posted, registered, matchmaker):
+    """Posts a job and matches it to the registered provider at its quote."""
 
     def match(**changes):
         terms = posted(**changes)
-        market.matchJob(terms.as_tuple(), registered, {"from": matchmaker})
+        market.matchJob(terms.as_tuple(), registered, quote(registry, registered, terms), {"from": matchmaker})
         return terms
 
     return match
@@ -175,7 +175,7 @@ def matched(market, posted, registered, matchmaker):
 def running(market, matched, registered):
     def run(**changes):
         terms = matched(**changes)
-        market.accept(terms.as_tuple(), {"from": registered})
+        market.accept(terms.job_id, {"from": registered})
         return terms
 
     return run

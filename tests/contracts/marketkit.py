@@ -112,15 +112,31 @@ def sign_permit(token, owner, spender, value: int, deadline: int):
 
 PROVIDER_FIELDS = (
     "status", "capacity", "used", "prices", "endpoint", "stake", "lockedCollateral", "unbonding",
-    "unbondingUnlocksAt", "completedJobs", "missedDeadlines", "disputesLost", "totalSlashed",
+    "unbondingUnlocksAt", "completedJobs", "missedDeadlines", "disputesLost", "lapsedMatches", "totalSlashed",
 )
-JOB_FIELDS = (
-    "provider", "state", "deadline", "collateralRatioBps", "protocolFeeBps", "matchmakerFeeBps", "matchmaker", "price",
-)
+JOB_FIELDS = ("provider", "state", "deadline", "paramsVersion", "durationSeconds", "matchmaker", "price")
 
 # IProviderRegistry.ProviderStatus and JobState, as the contracts number them.
 NONE, ACTIVE, PAUSED = 0, 1, 2
 OPEN, MATCHED, RUNNING, SUBMITTED, DISPUTED, COMPLETED, REFUNDED, SLASHED = range(1, 9)
+
+
+def price_of(terms) -> int:
+    """The price of `terms` at the standard listing (PRICES), computed off-chain."""
+    from agora.chain.terms import quote as quote_terms
+
+    return quote_terms(terms.resources, terms.duration_seconds, PRICES)
+
+
+def quote(registry, provider, terms) -> int:
+    """What a match or take of `terms` by `provider` must say it expects to pay."""
+    return int(registry.quote(provider, terms.resources.as_tuple(), terms.duration_seconds))
+
+
+def collateral_for(params, version: int, price: int) -> int:
+    """The collateral a job of `price` locks under parameter `version`."""
+    sp = params.settlementParams(version)
+    return max(price * sp["collateralRatioBps"] // 10_000, sp["minJobCollateral"])
 
 
 def provider_of(registry, provider) -> dict:
