@@ -15,13 +15,16 @@ from marketkit import make_terms
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-from deploy import DeployError, config_from_env, deploy  # noqa: E402
+from deploy import ARTIFACTS, DeployError, config_from_env, deploy  # noqa: E402
+
+# Above the devnet quorum (4% of 1B = 40M) and threshold (0): a governable distribution.
+SHARE = 50_000_000 * TOKEN
 
 
 @pytest.fixture(scope="module")
-def containers(AgoraToken, TimelockController, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket):
+def containers(AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket):
     return type("Containers", (), {n: c for n, c in zip(
-        CONTRACTS, (AgoraToken, TimelockController, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket))})
+        ARTIFACTS.values(), (AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket))})
 
 
 @pytest.fixture
@@ -30,7 +33,7 @@ def directory(tmp_path):
 
 
 def run(containers, accounts, directory, **changes):
-    options = dict(profile=PROFILES["devnet"], distribution={str(accounts[3].address): 1_000 * TOKEN},
+    options = dict(profile=PROFILES["devnet"], distribution={str(accounts[3].address): SHARE},
                    arbiter=str(accounts[9].address), directory=directory, quiet=True)
     options.update(changes)
     return deploy(containers, accounts[0], **options)
@@ -43,7 +46,8 @@ def test_WritesAFileTheServicesCanLoad(containers, accounts, directory, JobMarke
     assert deployment.profile == "devnet"
     for name in CONTRACTS:
         assert len(web3.eth.get_code(deployment.address(name))) > 0, name
-        assert deployment.abi(name, root=ROOT) == json.loads((ROOT / f"build/contracts/{name}.json").read_text())["abi"]
+        artifact = ROOT / f"build/contracts/{ARTIFACTS[name]}.json"
+        assert deployment.abi(name, root=ROOT) == json.loads(artifact.read_text())["abi"]
     token_created = web3.eth.get_transaction_receipt(JobMarket.at(deployment.address("JobMarket")).tx.txid)
     assert deployment.deploy_block <= token_created.blockNumber
     assert record["treasury"] == deployment.address("TimelockController")
@@ -52,8 +56,8 @@ def test_WritesAFileTheServicesCanLoad(containers, accounts, directory, JobMarke
 def test_TokensGoAsConfiguredAndTheRestToTheTreasury(containers, accounts, directory, AgoraToken):
     record = run(containers, accounts, directory)
     token = AgoraToken.at(record["contracts"]["AgoraToken"]["address"])
-    assert token.balanceOf(accounts[3]) == 1_000 * TOKEN
-    assert token.balanceOf(record["treasury"]) == token.totalSupply() - 1_000 * TOKEN
+    assert token.balanceOf(accounts[3]) == SHARE
+    assert token.balanceOf(record["treasury"]) == token.totalSupply() - SHARE
     assert token.balanceOf(accounts[0]) == 0
 
 

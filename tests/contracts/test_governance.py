@@ -33,10 +33,10 @@ def holders(accounts):
 
 
 @pytest.fixture(scope="module")
-def system(AgoraToken, TimelockController, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket,
+def system(AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket,
            accounts, holders, tmp_path_factory):
     containers = type("Containers", (), {
-        "AgoraToken": AgoraToken, "TimelockController": TimelockController, "AgoraGovernor": AgoraGovernor,
+        "AgoraToken": AgoraToken, "AgoraTimelock": AgoraTimelock, "AgoraGovernor": AgoraGovernor,
         "ProtocolParams": ProtocolParams, "ProviderRegistry": ProviderRegistry, "JobMarket": JobMarket,
     })
     record = deploy(
@@ -47,7 +47,7 @@ def system(AgoraToken, TimelockController, AgoraGovernor, ProtocolParams, Provid
     at = {name: c["address"] for name, c in record["contracts"].items()}
     return type("System", (), {
         "token": AgoraToken.at(at["AgoraToken"]),
-        "timelock": TimelockController.at(at["TimelockController"]),
+        "timelock": AgoraTimelock.at(at["TimelockController"]),
         "governor": AgoraGovernor.at(at["AgoraGovernor"]),
         "params": ProtocolParams.at(at["ProtocolParams"]),
         "registry": ProviderRegistry.at(at["ProviderRegistry"]),

@@ -20,9 +20,11 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
-def containers(AgoraToken, TimelockController, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket):
+def containers(AgoraToken, TimelockController, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket,
+               AgoraTimelock):
     found = (AgoraToken, TimelockController, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket)
-    return type("Containers", (), dict(zip(CONTRACTS, found)))
+    # deploy() creates the timelock from AgoraTimelock; the file still names it TimelockController.
+    return type("Containers", (), {**dict(zip(CONTRACTS, found)), "AgoraTimelock": AgoraTimelock})
 
 
 @pytest.fixture
