@@ -358,8 +358,9 @@ def deploy(
 
     # The registry takes the market's address at construction (no setter exists): the
     # market is the deployer's next contract, and the market checks it in its constructor.
-    # So the two are one step: if it stopped between them, both are made again (a registry
-    # left behind names a market that never exists, and so has no use and no power).
+    # So the two are one step: if it stopped between them, both are made again. A registry
+    # left behind holds nothing, and the market it names is the address the retry gives to
+    # the new registry, which never calls it: nothing can use it.
     step = "registry+market"
     if progress.done(step):
         registry = contracts.ProviderRegistry.at(at["ProviderRegistry"])
