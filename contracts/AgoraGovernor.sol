@@ -10,6 +10,8 @@ import {GovernorVotesQuorumFraction} from
     "@openzeppelin/contracts/governance/extensions/GovernorVotesQuorumFraction.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {GovernorSettingsBounds} from "./GovernorSettingsBounds.sol";
 
 /// @title AgoraGovernor
 /// @notice Token holders propose and vote on every change to the protocol; passed
@@ -17,9 +19,14 @@ import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 ///         ProtocolParams (the arbiter included) and this governor's own settings.
 /// @dev Votes are counted at the proposal's snapshot on the token's timestamp clock, so
 ///      tokens bought or borrowed after a proposal is made carry no weight on it. Delay
-///      and period are in seconds (ERC-6372 `mode=timestamp`).
+///      and period are in seconds (ERC-6372 `mode=timestamp`). Its own settings stay within
+///      bounds fixed at deployment ({GovernorSettingsBounds}): a proposal setting one outside
+///      them fails at execution with `GovernorSettingOutOfBounds(setting, value, min, max)`.
+///      GovernorSettingsBounds precedes GovernorSettings and GovernorVotesQuorumFraction
+///      among the bases so the bounds exist when those constructors set the starting values.
 contract AgoraGovernor is
     Governor,
+    GovernorSettingsBounds,
     GovernorSettings,
     GovernorCountingSimple,
     GovernorVotes,
@@ -32,20 +39,48 @@ contract AgoraGovernor is
     /// @param votingPeriodSeconds How long voting lasts.
     /// @param proposalThresholdVotes Votes an account needs to propose.
     /// @param quorumPercent Share of the supply at the snapshot that must vote for or abstain.
+    /// @param bounds The lowest and highest value of each of these four settings for the life
+    ///        of this deployment; the starting values must be within them. The threshold's
+    ///        maximum may not exceed the token's supply.
     constructor(
         IVotes token,
         TimelockController timelock,
         uint48 votingDelaySeconds,
         uint32 votingPeriodSeconds,
         uint256 proposalThresholdVotes,
-        uint256 quorumPercent
+        uint256 quorumPercent,
+        Bounds memory bounds
     )
         Governor("Agora Governor")
+        GovernorSettingsBounds(bounds, IERC20(address(token)).totalSupply())
         GovernorSettings(votingDelaySeconds, votingPeriodSeconds, proposalThresholdVotes)
         GovernorVotes(token)
         GovernorVotesQuorumFraction(quorumPercent)
         GovernorTimelockControl(timelock)
     {}
+
+    // The setters of the governor's own settings: each checks its bounds, then defers to
+    // OpenZeppelin (which emits the old and the new value).
+
+    function _setVotingDelay(uint48 newVotingDelay) internal override {
+        _checkSetting(Setting.VotingDelay, newVotingDelay);
+        super._setVotingDelay(newVotingDelay);
+    }
+
+    function _setVotingPeriod(uint32 newVotingPeriod) internal override {
+        _checkSetting(Setting.VotingPeriod, newVotingPeriod);
+        super._setVotingPeriod(newVotingPeriod);
+    }
+
+    function _setProposalThreshold(uint256 newProposalThreshold) internal override {
+        _checkSetting(Setting.ProposalThreshold, newProposalThreshold);
+        super._setProposalThreshold(newProposalThreshold);
+    }
+
+    function _updateQuorumNumerator(uint256 newQuorumNumerator) internal override {
+        _checkSetting(Setting.QuorumNumerator, newQuorumNumerator);
+        super._updateQuorumNumerator(newQuorumNumerator);
+    }
 
     // The overrides below only resolve the multiple inheritance; each defers to OpenZeppelin.
 

@@ -33,10 +33,10 @@ def holders(accounts):
 
 
 @pytest.fixture(scope="module")
-def system(AgoraToken, TimelockController, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket,
+def system(AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket,
            accounts, holders, tmp_path_factory):
     containers = type("Containers", (), {
-        "AgoraToken": AgoraToken, "TimelockController": TimelockController, "AgoraGovernor": AgoraGovernor,
+        "AgoraToken": AgoraToken, "AgoraTimelock": AgoraTimelock, "AgoraGovernor": AgoraGovernor,
         "ProtocolParams": ProtocolParams, "ProviderRegistry": ProviderRegistry, "JobMarket": JobMarket,
     })
     record = deploy(
@@ -47,7 +47,7 @@ def system(AgoraToken, TimelockController, AgoraGovernor, ProtocolParams, Provid
     at = {name: c["address"] for name, c in record["contracts"].items()}
     return type("System", (), {
         "token": AgoraToken.at(at["AgoraToken"]),
-        "timelock": TimelockController.at(at["TimelockController"]),
+        "timelock": AgoraTimelock.at(at["TimelockController"]),
         "governor": AgoraGovernor.at(at["AgoraGovernor"]),
         "params": ProtocolParams.at(at["ProtocolParams"]),
         "registry": ProviderRegistry.at(at["ProviderRegistry"]),
@@ -212,6 +212,118 @@ class TestFailures:
         system.governor.execute(*args, {"from": h["whale"]})
         with reverts("GovernorUnexpectedProposalState", proposal_id, EXECUTED, expected_states(SUCCEEDED, QUEUED)):
             system.governor.execute(*args, {"from": h["whale"]})
+
+
+DAY = 86_400
+# IGovernorSettingsBounds.Setting
+VOTING_DELAY, VOTING_PERIOD, PROPOSAL_THRESHOLD, QUORUM_NUMERATOR = range(4)
+
+
+def execute_passed(system, holders, *calls):
+    """Proposes `calls`, passes and queues them, waits out the delay; returns the execute arguments."""
+    proposal_id, args = propose(system, holders["minnow"], *calls)
+    pass_and_queue(system, [holders["whale"]], proposal_id, args)
+    chain.sleep(system.timelock.getMinDelay())
+    return proposal_id, args
+
+
+class TestGovernanceSettingsBounds:
+    """The governor's own settings and the timelock's delay move only within the profile's bounds."""
+
+    OUT_OF_BOUNDS = [
+        ("setVotingDelay", VOTING_DELAY, G.voting_delay_bounds.min - 1, G.voting_delay_bounds),
+        ("setVotingDelay", VOTING_DELAY, G.voting_delay_bounds.max + 1, G.voting_delay_bounds),
+        ("setVotingPeriod", VOTING_PERIOD, G.voting_period_bounds.min - 1, G.voting_period_bounds),
+        ("setVotingPeriod", VOTING_PERIOD, G.voting_period_bounds.max + 1, G.voting_period_bounds),
+        ("setProposalThreshold", PROPOSAL_THRESHOLD, G.proposal_threshold_bounds.max + 1, G.proposal_threshold_bounds),
+        ("updateQuorumNumerator", QUORUM_NUMERATOR, G.quorum_percent_bounds.min - 1, G.quorum_percent_bounds),
+        ("updateQuorumNumerator", QUORUM_NUMERATOR, G.quorum_percent_bounds.max + 1, G.quorum_percent_bounds),
+    ]
+
+    def test_DevnetBoundsAreTheProfiles(self, system):
+        assert G.proposal_threshold_bounds.min == 0  # so no threshold below the minimum exists on devnet
+        for setting, bound in enumerate((G.voting_delay_bounds, G.voting_period_bounds, G.proposal_threshold_bounds,
+                                         G.quorum_percent_bounds)):
+            assert plain(system.governor.settingBounds(setting)) == bound.as_tuple()
+        assert plain(system.timelock.delayBounds()) == G.timelock_delay_bounds.as_tuple()
+
+    @pytest.mark.parametrize("setter, setting, value, bound", OUT_OF_BOUNDS,
+                             ids=[f"{c[0]}({c[2]})" for c in OUT_OF_BOUNDS])
+    def test_RevertIf_GovernorSettingOutOfBoundsAtExecute(self, system, delegated, setter, setting, value, bound):
+        before = (system.governor.votingDelay(), system.governor.votingPeriod(), system.governor.proposalThreshold(),
+                  system.governor.quorumNumerator())
+        fn = getattr(system.governor, setter)
+        proposal_id, args = execute_passed(system, delegated, (system.governor, fn.encode_input(value)))
+        with reverts("GovernorSettingOutOfBounds", setting, value, bound.min, bound.max):
+            system.governor.execute(*args, {"from": delegated["whale"]})
+        assert system.governor.state(proposal_id) == QUEUED
+        assert (system.governor.votingDelay(), system.governor.votingPeriod(), system.governor.proposalThreshold(),
+                system.governor.quorumNumerator()) == before
+
+    @pytest.mark.parametrize("value", [G.timelock_delay_bounds.min - 1, G.timelock_delay_bounds.max + 1])
+    def test_RevertIf_TimelockDelayOutOfBoundsAtExecute(self, system, delegated, value):
+        bound = G.timelock_delay_bounds
+        proposal_id, args = execute_passed(system, delegated,
+                                           (system.timelock, system.timelock.updateDelay.encode_input(value)))
+        with reverts("TimelockDelayOutOfBounds", value, bound.min, bound.max):
+            system.governor.execute(*args, {"from": delegated["whale"]})
+        assert system.governor.state(proposal_id) == QUEUED
+        assert system.timelock.getMinDelay() == G.timelock_delay_seconds
+
+    def test_EverySettingMovesToItsUpperOrLowerEdge(self, system, delegated):
+        g, t = system.governor, system.timelock
+        calls = [
+            (g, g.setVotingDelay.encode_input(G.voting_delay_bounds.max)),
+            (g, g.setVotingPeriod.encode_input(G.voting_period_bounds.min)),
+            (g, g.setProposalThreshold.encode_input(G.proposal_threshold_bounds.max)),
+            (g, g.updateQuorumNumerator.encode_input(G.quorum_percent_bounds.min)),
+            (t, t.updateDelay.encode_input(G.timelock_delay_bounds.max)),
+        ]
+        proposal_id, args = execute_passed(system, delegated, *calls)
+        tx = g.execute(*args, {"from": delegated["whale"]})
+        assert g.state(proposal_id) == EXECUTED
+        assert (g.votingDelay(), g.votingPeriod(), g.proposalThreshold(), g.quorumNumerator(), t.getMinDelay()) == (
+            G.voting_delay_bounds.max, G.voting_period_bounds.min, G.proposal_threshold_bounds.max,
+            G.quorum_percent_bounds.min, G.timelock_delay_bounds.max)
+        e = tx.events
+        assert (e["VotingDelaySet"]["oldVotingDelay"], e["VotingDelaySet"]["newVotingDelay"]) == (
+            G.voting_delay_seconds, G.voting_delay_bounds.max)
+        assert (e["VotingPeriodSet"]["oldVotingPeriod"], e["VotingPeriodSet"]["newVotingPeriod"]) == (
+            G.voting_period_seconds, G.voting_period_bounds.min)
+        assert (e["ProposalThresholdSet"]["oldProposalThreshold"], e["ProposalThresholdSet"]["newProposalThreshold"]) == (
+            G.proposal_threshold, G.proposal_threshold_bounds.max)
+        assert (e["QuorumNumeratorUpdated"]["oldQuorumNumerator"], e["QuorumNumeratorUpdated"]["newQuorumNumerator"]) == (
+            G.quorum_percent, G.quorum_percent_bounds.min)
+        assert (e["MinDelayChange"]["oldDuration"], e["MinDelayChange"]["newDuration"]) == (
+            G.timelock_delay_seconds, G.timelock_delay_bounds.max)
+
+        # The next proposal runs on the new settings, the timelock's new delay included.
+        tx = g.propose([system.params], [0], [system.params.setProtocolFeeBps.encode_input(3)], "next",
+                       {"from": delegated["whale"]})
+        next_id = tx.return_value
+        assert g.proposalSnapshot(next_id) == tx.timestamp + G.voting_delay_bounds.max
+        to_voting(system, next_id)
+        g.castVote(next_id, FOR, {"from": delegated["dolphin"]})  # 30M of the 1% (10M) quorum
+        to_end_of_vote(system, next_id)
+        queued = g.queue([system.params], [0], [system.params.setProtocolFeeBps.encode_input(3)], keccak(text="next"),
+                         {"from": delegated["dolphin"]})
+        assert g.proposalEta(next_id) == queued.timestamp + G.timelock_delay_bounds.max
+
+    def test_EverySettingMovesToItsOtherEdge(self, system, delegated):
+        g, t = system.governor, system.timelock
+        calls = [
+            (g, g.setVotingDelay.encode_input(G.voting_delay_bounds.min)),
+            (g, g.setVotingPeriod.encode_input(G.voting_period_bounds.max)),
+            (g, g.setProposalThreshold.encode_input(G.proposal_threshold_bounds.min)),
+            (g, g.updateQuorumNumerator.encode_input(G.quorum_percent_bounds.max)),
+            (t, t.updateDelay.encode_input(G.timelock_delay_bounds.min)),
+        ]
+        proposal_id, args = execute_passed(system, delegated, *calls)
+        g.execute(*args, {"from": delegated["whale"]})
+        assert g.state(proposal_id) == EXECUTED
+        assert (g.votingDelay(), g.votingPeriod(), g.proposalThreshold(), g.quorumNumerator(), t.getMinDelay()) == (
+            G.voting_delay_bounds.min, G.voting_period_bounds.max, G.proposal_threshold_bounds.min,
+            G.quorum_percent_bounds.max, G.timelock_delay_bounds.min)
 
 
 class TestVotesAtSnapshot:

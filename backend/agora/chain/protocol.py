@@ -75,14 +75,59 @@ DEVNET = ParamSet(
 
 
 @dataclass(frozen=True)
+class Range:
+    """The lowest and highest value a governance setting may take, both included."""
+
+    min: int
+    max: int
+
+    def __contains__(self, value: int) -> bool:
+        return self.min <= value <= self.max
+
+    def as_tuple(self) -> tuple[int, int]:
+        return (self.min, self.max)
+
+
+@dataclass(frozen=True)
 class GovernanceSettings:
-    """The governor's and the timelock's timing (seconds: the token's clock is timestamps)."""
+    """The governor's and the timelock's settings and their deployment-fixed bounds.
+
+    Times are seconds (the token's clock is timestamps). Each `*_bounds` becomes an
+    immutable of AgoraGovernor (`settingBounds`) or AgoraTimelock (`delayBounds`): no vote
+    can move a setting outside it.
+    """
 
     voting_delay_seconds: int
     voting_period_seconds: int
     proposal_threshold: int  # token wei of votes needed to propose
     quorum_percent: int
     timelock_delay_seconds: int
+    voting_delay_bounds: Range
+    voting_period_bounds: Range
+    proposal_threshold_bounds: Range  # token wei
+    quorum_percent_bounds: Range
+    timelock_delay_bounds: Range
+
+    def governor_bounds(self) -> tuple:
+        """AgoraGovernor's `Bounds` argument (the order of `IGovernorSettingsBounds.Setting`)."""
+        return (
+            self.voting_delay_bounds.as_tuple(),
+            self.voting_period_bounds.as_tuple(),
+            self.proposal_threshold_bounds.as_tuple(),
+            self.quorum_percent_bounds.as_tuple(),
+        )
+
+    def out_of_bounds(self) -> list[str]:
+        """The starting values outside their bounds, described (empty when all fit)."""
+        checks = (
+            ("voting delay", self.voting_delay_seconds, self.voting_delay_bounds),
+            ("voting period", self.voting_period_seconds, self.voting_period_bounds),
+            ("proposal threshold", self.proposal_threshold, self.proposal_threshold_bounds),
+            ("quorum percent", self.quorum_percent, self.quorum_percent_bounds),
+            ("timelock delay", self.timelock_delay_seconds, self.timelock_delay_bounds),
+        )
+        return [f"{name} {value} is outside {bound.min}..{bound.max}" for name, value, bound in checks
+                if value not in bound]
 
 
 @dataclass(frozen=True)
@@ -106,6 +151,12 @@ PROFILES = {
             proposal_threshold=0,
             quorum_percent=4,
             timelock_delay_seconds=1 * MINUTE,
+            # Seconds-long minimums so tests and local sessions can shorten everything.
+            voting_delay_bounds=Range(1, 7 * DAY),
+            voting_period_bounds=Range(10, 30 * DAY),
+            proposal_threshold_bounds=Range(0, 10_000_000 * TOKEN),  # up to 1% of the supply
+            quorum_percent_bounds=Range(1, 50),
+            timelock_delay_bounds=Range(1, 30 * DAY),
         ),
     ),
     # The issue's mainnet-like defaults: 1 day delay, 1 week vote, 4% quorum, 2 day timelock.
@@ -118,6 +169,13 @@ PROFILES = {
             proposal_threshold=100_000 * TOKEN,
             quorum_percent=4,
             timelock_delay_seconds=2 * DAY,
+            # Long enough to notice a proposal and leave before it executes; short enough
+            # that no vote can stall governance for a season.
+            voting_delay_bounds=Range(1 * HOUR, 7 * DAY),
+            voting_period_bounds=Range(1 * DAY, 30 * DAY),
+            proposal_threshold_bounds=Range(0, 10_000_000 * TOKEN),  # up to 1% of the supply
+            quorum_percent_bounds=Range(1, 50),
+            timelock_delay_bounds=Range(1 * DAY, 30 * DAY),
         ),
     ),
 }

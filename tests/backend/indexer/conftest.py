@@ -20,9 +20,10 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
-def containers(AgoraToken, TimelockController, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket):
-    found = (AgoraToken, TimelockController, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket)
-    return type("Containers", (), dict(zip(CONTRACTS, found)))
+def containers(AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket):
+    # The deployment file names the timelock TimelockController (its role); deploy() makes an AgoraTimelock.
+    found = (AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket)
+    return type("Containers", (), {**dict(zip(CONTRACTS, found)), "AgoraTimelock": AgoraTimelock})
 
 
 @pytest.fixture
