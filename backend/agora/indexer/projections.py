@@ -1,7 +1,7 @@
 """Projects decoded events into rows: pure functions over plain dicts, no I/O.
 
-A `Projection` holds the rows of one batch: the mutable rows (providers, jobs, proposals)
-as they stand, loaded by the store before the batch and updated event by event, and the
+A `Projection` holds the rows of one batch: the mutable rows (providers, jobs, proposals,
+parameter versions) as they stand, loaded by the store before the batch and updated event by event, and the
 append-only rows (events, slashes, payouts, votes, parameter changes) the batch adds. The
 store writes both, with the mutable rows' before-images, in the batch's transaction.
 """
@@ -16,6 +16,21 @@ JOB_STATES = {1: "open", 2: "matched", 3: "running", 4: "submitted", 5: "dispute
               7: "refunded", 8: "slashed"}
 PROVIDER_STATUS = {1: "active", 2: "paused"}
 ZERO_HASH = "0x" + "00" * 32
+SLASH_REASONS = {0: "missed_deadlines", 1: "disputes_lost", 2: "lapsed_matches"}  # provider counter per reason
+# ProtocolParams' versioned parameters (a change publishes a new version): setter event -> column.
+VERSIONED = {
+    "ChallengeWindowSecondsSet": "challenge_window_seconds",
+    "ArbitrationWindowSecondsSet": "arbitration_window_seconds",
+    "CollateralRatioBpsSet": "collateral_ratio_bps",
+    "MinJobCollateralSet": "min_job_collateral",
+    "MissedDeadlineSlashBpsSet": "missed_deadline_slash_bps",
+    "FaultSlashBpsSet": "fault_slash_bps",
+    "BuyerShareBpsSet": "buyer_share_bps",
+    "ReporterShareBpsSet": "reporter_share_bps",
+    "ProtocolFeeBpsSet": "protocol_fee_bps",
+    "MatchmakerFeeBpsSet": "matchmaker_fee_bps",
+    "DisputeBondSet": "dispute_bond",
+}
 
 
 def label(raw: str) -> str:
@@ -25,7 +40,7 @@ def label(raw: str) -> str:
 
 def keys_of(events: list[DecodedEvent]) -> dict[str, set[str]]:
     """The mutable rows a batch touches, by table: what the store must load first."""
-    keys: dict[str, set[str]] = {"jobs": set(), "providers": set(), "proposals": set()}
+    keys: dict[str, set[str]] = {"jobs": set(), "providers": set(), "proposals": set(), "params_versions": set()}
     for e in events:
         args = e.args
         if "jobId" in args:
@@ -34,6 +49,28 @@ def keys_of(events: list[DecodedEvent]) -> dict[str, set[str]]:
             keys["providers"].add(args["provider"])
         if "proposalId" in args:
             keys["proposals"].add(str(args["proposalId"]))
+        if e.contract == "JobMarket" and "paramsVersion" in args:
+            keys["params_versions"].add(str(args["paramsVersion"]))  # a match or take copies its window
+        elif e.contract == "ProtocolParams" and e.name == "ParamsVersionSet" and args["oldVersion"]:
+            keys["params_versions"].add(str(args["oldVersion"]))  # the new version starts as its copy
+    return keys
+
+
+def referenced_keys(rows: dict[str, dict[str, dict | None]], events: list[DecodedEvent]) -> dict[str, set[str]]:
+    """The mutable rows a batch touches that its events do not name, given the rows loaded
+    for `keys_of(events)`: the provider of a matched job the buyer cancels (the cancel
+    releases its capacity and collateral, and JobCancelled does not name it).
+
+    A store that loads these too (a second read, after `keys_of`'s) lets every batch
+    project whatever blocks it spans; without them such a cancel projects only when its
+    batch also holds an event naming the provider, and fails (ProjectionError) otherwise.
+    """
+    keys: dict[str, set[str]] = {"providers": set()}
+    for e in events:
+        if e.contract == "JobMarket" and e.name == "JobCancelled":
+            job = rows.get("jobs", {}).get(e.args["jobId"])
+            if job is not None and job.get("provider"):
+                keys["providers"].add(job["provider"])
     return keys
 
 
@@ -48,6 +85,9 @@ class Projection:
     payouts: list[dict] = field(default_factory=list)
     votes: list[dict] = field(default_factory=list)
     parameter_changes: list[dict] = field(default_factory=list)
+    # The parameter version the last ParamsVersionSet of this batch published, and its
+    # transaction: the versioned setter event that follows it in that transaction fills it.
+    published: tuple[str, str] | None = None
 
     # ------------------------------------------------------------------ entry point
 
@@ -66,7 +106,13 @@ class Projection:
         elif e.contract == "ProtocolParams" and e.name.endswith("Set"):
             name = e.name[0].lower() + e.name[1:-3]
             old, new = list(args.values())
-            self._parameter(e, name, old, new)
+            column = VERSIONED.get(e.name)
+            if column is None:
+                self._parameter(e, name, old, new)
+                return
+            version = self._published_version(e)
+            self._parameter(e, name, old, new, extra={"version": int(version)})
+            self._row("params_versions", version)[column] = new
 
     # ------------------------------------------------------------------ helpers
 
@@ -112,7 +158,19 @@ class Projection:
     @staticmethod
     def _clear_match(job: dict, state: str) -> None:
         job.update(state=state, provider=None, matchmaker=None, price=None, collateral=None, result_hash=None,
-                   dispute_bond=None, deadline=job["expires_at"] if state == "open" else None)
+                   dispute_bond=None, deadline=job["expires_at"] if state == "open" else None, params_version=None,
+                   challenge_window_seconds=None, challenge_deadline=None, arbitration_deadline=None)
+
+    def _published_version(self, e: DecodedEvent) -> str:
+        """The version a versioned setter event fills: the one its transaction just published."""
+        if self.published is None or self.published[1] != e.tx_hash:
+            raise ProjectionError(f"{e.name} in transaction {e.tx_hash} follows no ParamsVersionSet of its own")
+        return self.published[0]
+
+    def _match_terms(self, job: dict, a: dict) -> None:
+        """The parameter version a match or take fixes for the job, with its challenge window."""
+        version = self._row("params_versions", str(a["paramsVersion"]))
+        job.update(params_version=a["paramsVersion"], challenge_window_seconds=version["challenge_window_seconds"])
 
     # ------------------------------------------------------------------ registry
 
@@ -127,7 +185,7 @@ class Projection:
             "price_cpu_core_gwei": prices["cpuCoreGwei"], "price_memory_gib_gwei": prices["memoryGiBGwei"],
             "price_gpu_gwei": prices["gpuGwei"], "price_storage_gib_gwei": prices["storageGiBGwei"],
             "stake": a["stake"], "locked_collateral": 0, "unbonding": 0, "unbonding_unlocks_at": 0,
-            "completed_jobs": 0, "missed_deadlines": 0, "disputes_lost": 0, "total_slashed": 0,
+            "completed_jobs": 0, "missed_deadlines": 0, "disputes_lost": 0, "lapsed_matches": 0, "total_slashed": 0,
             "registered_block": e.block_number, "updated_block": e.block_number,
         }
 
@@ -161,10 +219,7 @@ class Projection:
         p = self._row("providers", a["provider"])
         p["stake"] = a["newStake"]
         p["total_slashed"] += a["amount"]
-        if a["reason"] == 0:
-            p["missed_deadlines"] += 1
-        else:
-            p["disputes_lost"] += 1
+        p[SLASH_REASONS[a["reason"]]] += 1
         p["updated_block"] = e.block_number
 
     # ------------------------------------------------------------------ market
@@ -178,7 +233,8 @@ class Projection:
             "cpu_millicores": r["cpuMillicores"], "memory_mib": r["memoryMiB"], "storage_gib": r["storageGiB"],
             "gpu_count": r["gpuCount"], "gpu_model": label(r["gpuModel"]), "region": label(r["region"]),
             "state": "open", "provider": None, "matchmaker": None, "price": None, "collateral": None,
-            "deadline": t["expiresAt"], "result_hash": None, "dispute_bond": None, "attempts": 0,
+            "deadline": t["expiresAt"], "result_hash": None, "dispute_bond": None, "params_version": None,
+            "challenge_window_seconds": None, "challenge_deadline": None, "arbitration_deadline": None, "attempts": 0,
             "posted_block": e.block_number, "posted_at": e.block_time, "updated_block": e.block_number,
             "terms": t,
         }
@@ -188,30 +244,45 @@ class Projection:
         job.update(state="matched", provider=a["provider"], matchmaker=a["matchmaker"], price=a["price"],
                    collateral=a["collateral"], deadline=a["acceptDeadline"], attempts=job["attempts"] + 1,
                    updated_block=e.block_number)
+        self._match_terms(job, a)
         self._engage(job, a["provider"], a["collateral"], e.block_number)
 
     def _on_JobMarket_JobTaken(self, e, a):
         job = self._row("jobs", a["jobId"])
+        # A take of a job matched to the taker turns the match into the take: the capacity
+        # and collateral are already engaged, the matchmaker is dropped.
+        converted = job["state"] == "matched" and job["provider"] == a["provider"]
         job.update(state="running", provider=a["provider"], matchmaker=None, price=a["price"],
-                   collateral=a["collateral"], deadline=a["deadline"], attempts=job["attempts"] + 1,
-                   updated_block=e.block_number)
-        self._engage(job, a["provider"], a["collateral"], e.block_number)
+                   collateral=a["collateral"], deadline=a["deadline"], updated_block=e.block_number)
+        self._match_terms(job, a)
+        if not converted:
+            job["attempts"] += 1
+            self._engage(job, a["provider"], a["collateral"], e.block_number)
 
     def _on_JobMarket_JobAccepted(self, e, a):
         self._row("jobs", a["jobId"]).update(state="running", deadline=a["deadline"], updated_block=e.block_number)
 
+    def _on_JobMarket_JobDeclined(self, e, a):
+        # The JobSlashed before it in the transaction released the provider and re-opened
+        # (or refunded) the job.
+        self._check_reopened(e, a)
+
     def _on_JobMarket_JobReclaimed(self, e, a):
+        self._check_reopened(e, a)
+
+    def _check_reopened(self, e, a):
         job = self._row("jobs", a["jobId"])
-        self._release(job, e.block_number)
-        state = JOB_STATES[a["newState"]]
-        self._clear_match(job, state)
+        if job["state"] != JOB_STATES[a["newState"]]:
+            raise ProjectionError(f"{e.name} of job {a['jobId']} to {JOB_STATES[a['newState']]}, "
+                                  f"but its slash left it {job['state']}")
         job["updated_block"] = e.block_number
-        if state == "refunded":
-            self._payout(e, job["buyer"], "refund", job["max_price"], job["job_id"])
 
     def _on_JobMarket_ResultSubmitted(self, e, a):
-        self._row("jobs", a["jobId"]).update(state="submitted", result_hash=a["resultHash"],
-                                             deadline=a["challengeDeadline"], updated_block=e.block_number)
+        job = self._row("jobs", a["jobId"])
+        window = job["challenge_window_seconds"]
+        challenge_deadline = e.block_time + window if e.block_time is not None and window is not None else None
+        job.update(state="submitted", result_hash=a["resultHash"], deadline=challenge_deadline,
+                   challenge_deadline=challenge_deadline, updated_block=e.block_number)
 
     def _on_JobMarket_JobCompleted(self, e, a):
         job = self._row("jobs", a["jobId"])
@@ -224,6 +295,15 @@ class Projection:
         job.update(state="completed", deadline=None, updated_block=e.block_number)
 
     def _on_JobMarket_JobCancelled(self, e, a):
+        job = self._row("jobs", a["jobId"])
+        if job["state"] == "matched":
+            # Nothing was delivered: the provider's capacity and collateral go back unslashed.
+            if self.rows["providers"].get(job["provider"]) is None:
+                raise ProjectionError(
+                    f"the cancel of job {job['job_id']} releases provider {job['provider']}, whose row this batch "
+                    f"did not load (JobCancelled does not name it: see referenced_keys)")
+            self._release(job, e.block_number)
+            self._clear_match(job, "refunded")
         self._refund(e, a)
 
     def _on_JobMarket_JobExpired(self, e, a):
@@ -239,9 +319,12 @@ class Projection:
         job_id = job["job_id"]
         state = JOB_STATES[a["newState"]]
         fault = state == "slashed"
+        # A slash of a matched job is for a declined or lapsed match (JobDeclined or
+        # JobReclaimed follows); of a running one, for a missed deadline.
+        reason = "proven_fault" if fault else "lapsed_match" if job["state"] == "matched" else "missed_deadline"
         self.slashes.append({
             "job_id": job_id, "provider": a["provider"], "reporter": a["reporter"],
-            "reason": "proven_fault" if fault else "missed_deadline", "amount": a["amount"],
+            "reason": reason, "amount": a["amount"],
             "buyer_share": a["buyerShare"], "reporter_share": a["reporterShare"],
             "treasury_share": a["treasuryShare"], "new_state": state, "block_number": e.block_number,
             "log_index": e.log_index, "tx_hash": e.tx_hash,
@@ -261,17 +344,39 @@ class Projection:
         job["updated_block"] = e.block_number
 
     def _on_JobMarket_JobDisputed(self, e, a):
-        self._row("jobs", a["jobId"]).update(state="disputed", dispute_bond=a["bond"], updated_block=e.block_number)
+        self._row("jobs", a["jobId"]).update(state="disputed", dispute_bond=a["bond"], deadline=a["arbitrationDeadline"],
+                                             arbitration_deadline=a["arbitrationDeadline"], updated_block=e.block_number)
 
     def _on_JobMarket_DisputeResolved(self, e, a):
         job = self._row("jobs", a["jobId"])
         if not a["providerAtFault"]:
             self._payout(e, job["provider"], "dispute_bond", job["dispute_bond"] or 0, job["job_id"])
 
+    def _on_JobMarket_DisputeClosedByDefault(self, e, a):
+        # The arbiter did not rule in time: escrow back to the buyer, the bond to the
+        # provider, its capacity and collateral released unslashed.
+        job = self._row("jobs", a["jobId"])
+        self._release(job, e.block_number)
+        self._payout(e, job["buyer"], "refund", a["buyerRefund"], job["job_id"])
+        self._payout(e, a["provider"], "dispute_bond", a["providerBond"], job["job_id"])
+        job.update(state="refunded", deadline=None, updated_block=e.block_number)
+
     def _on_JobMarket_Withdrawn(self, e, a):
         self._payout(e, a["account"], "withdrawal", a["amount"], None)
 
     # ------------------------------------------------------------------ governance
+
+    def _on_ProtocolParams_ParamsVersionSet(self, e, a):
+        old, new = str(a["oldVersion"]), str(a["newVersion"])
+        self._parameter(e, "paramsVersion", old, new)
+        # A new version starts as a copy of the one before it (version 1 as zeros); the
+        # setter event that follows in the transaction makes the change.
+        base = self._row("params_versions", old) if a["oldVersion"] else dict.fromkeys(VERSIONED.values(), 0)
+        self.rows["params_versions"][new] = {
+            **{column: base[column] for column in VERSIONED.values()},
+            "version": new, "block_number": e.block_number, "block_time": e.block_time, "tx_hash": e.tx_hash,
+        }
+        self.published = (new, e.tx_hash)
 
     def _on_ProtocolParams_ArbiterSet(self, e, a):
         self._parameter(e, "arbiter", a["oldArbiter"], a["newArbiter"])
