@@ -10,8 +10,8 @@ Configuration (environment):
     AGORA_DEPLOYER_KEY   private key of the deployer (default: the node's first account)
     AGORA_DISTRIBUTION   JSON file {"0xaddress": tokens, ...}; the rest goes to the treasury
                          (devnet default: 100M tokens to each of the node's accounts 1-8)
-    AGORA_ARBITER        the first arbiter (devnet default: the node's account 9; mainnet:
-                         none until governance picks one)
+    AGORA_ARBITER        the first arbiter, required (devnet default: the node's account 9);
+                         governance can replace it but never remove it
     AGORA_DEPLOYMENTS_DIR  directory of deployment files (default: deployments/), as the services read it
     AGORA_REDEPLOY=1     deploy again although a live deployment is recorded for this chain
                          (the old contracts are left as they are; its file is archived)
@@ -162,6 +162,9 @@ def checked_distribution(distribution: dict, profile: Profile, deployer: str) ->
 
 def checked_arbiter(arbiter, deployer: str) -> str:
     address = checked_address(arbiter, "the arbiter")
+    if address == ZERO:
+        raise DeployError("no arbiter named: set AGORA_ARBITER to the first arbiter (the market takes no work "
+                          "nobody could judge; governance can replace the arbiter, never remove it)")
     if address == deployer:
         raise DeployError("the arbiter must not be the deployer: no power may stay with the deployer")
     return address
@@ -323,8 +326,8 @@ def deploy(
         return existing
 
     me = to_checksum_address(str(deployer.address))
-    arbiter = checked_arbiter(arbiter, me)
     distribution = checked_distribution(distribution, profile, me)
+    arbiter = checked_arbiter(arbiter, me)
     g = profile.governance
     p = profile.params
     if problems := g.out_of_bounds():

@@ -189,7 +189,8 @@ class TestGovernableDistribution:
     def test_QuorumAndThresholdReachedExactlyIsGovernable(self, containers, accounts, directory, AgoraToken):
         threshold, quorum = 100_000 * TOKEN, 40_000_000 * TOKEN
         distribution = {str(accounts[3].address): threshold, str(accounts[4].address): quorum - threshold}
-        record = run(containers, accounts, directory, profile=MAINNET, distribution=distribution, arbiter=ZERO)
+        record = run(containers, accounts, directory, profile=MAINNET, distribution=distribution,
+                     arbiter=str(accounts[9].address))
         token = AgoraToken.at(record["contracts"]["AgoraToken"]["address"])
         assert token.balanceOf(accounts[3]) == threshold
         assert token.balanceOf(record["treasury"]) == MAINNET.token_supply - quorum
@@ -376,6 +377,17 @@ class TestHalfWayFailure:
 def test_MissingDeploymentHasAClearError(directory):
     with pytest.raises(DeploymentNotFound, match="run the deploy script first"):
         load(directory, 999)
+
+
+def test_RevertIf_NoArbiterNamed(containers, accounts, directory):
+    """The market must always have someone to judge its work: a deploy names the first arbiter."""
+    nonce = accounts[0].nonce
+    with pytest.raises(DeployError) as refused:
+        run(containers, accounts, directory, arbiter=ZERO)
+    assert str(refused.value) == (
+        "no arbiter named: set AGORA_ARBITER to the first arbiter (the market takes no work nobody could judge; "
+        "governance can replace the arbiter, never remove it)")
+    assert accounts[0].nonce == nonce and not directory.exists()
 
 
 def test_ConfigFromEnvironment(accounts, monkeypatch, tmp_path):

@@ -12,7 +12,7 @@ from eth_utils import keccak
 
 from agora.chain.protocol import PROFILES, TOKEN
 from agora.chain.terms import quote
-from marketkit import CAPACITY, ENDPOINT, PRICES, make_terms, plain, reverts
+from marketkit import CAPACITY, ENDPOINT, PRICES, make_terms, plain, price_of, reverts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from deploy import deploy  # noqa: E402
@@ -153,8 +153,8 @@ class TestWholePath:
         system.registry.register(CAPACITY.as_tuple(), PRICES.as_tuple(), ENDPOINT, 5_000 * TOKEN, {"from": provider})
         terms = make_terms(buyer, chain[-1].timestamp, 1)
         system.market.post(terms.as_tuple(), {"from": buyer})
-        system.market.matchJob(terms.as_tuple(), provider, {"from": matchmaker})
-        system.market.accept(terms.as_tuple(), {"from": provider})
+        system.market.matchJob(terms.as_tuple(), provider, price_of(terms), {"from": matchmaker})
+        system.market.accept(terms.job_id, {"from": provider})
         system.market.submitResult(terms.job_id, b"\x11" * 32, {"from": provider})
         tx = system.market.confirm(terms.as_tuple(), {"from": buyer})
         price = quote(terms.resources, terms.duration_seconds, PRICES)
@@ -375,7 +375,7 @@ class TestNoPowerOutsideTheTimelock:
 
     def test_ParamSettersRefuseEveryoneButTheTimelock(self, system, outsiders):
         setters = [f["name"] for f in system.params.abi if f["type"] == "function" and f["name"].startswith("set")]
-        assert len(setters) == 13
+        assert len(setters) == 15
         for who in outsiders:
             for name in setters:
                 arg = who if name == "setArbiter" else 1
@@ -412,7 +412,7 @@ class TestNoPowerOutsideTheTimelock:
         system.registry.register(CAPACITY.as_tuple(), PRICES.as_tuple(), ENDPOINT, 5_000 * TOKEN, {"from": provider})
         terms = make_terms(buyer, chain[-1].timestamp, 7)
         system.market.post(terms.as_tuple(), {"from": buyer})
-        system.market.take(terms.as_tuple(), {"from": provider})
+        system.market.take(terms.as_tuple(), price_of(terms), {"from": provider})
         system.market.submitResult(terms.job_id, b"\x11" * 32, {"from": provider})
         system.market.dispute(terms.as_tuple(), {"from": buyer})
         arbiter = system.params.arbiter()
@@ -422,7 +422,7 @@ class TestNoPowerOutsideTheTimelock:
             with reverts("NotMarket", who):
                 system.registry.release(who, CAPACITY.as_tuple(), 0, True, {"from": who})
             with reverts("NotMarket", who):
-                system.registry.reserve(who, CAPACITY.as_tuple(), 1, 0, 0, {"from": who})
+                system.registry.reserve(who, CAPACITY.as_tuple(), 1, 0, 0, 0, {"from": who})
             with reverts("NotMarket", who):
                 system.registry.slash(who, CAPACITY.as_tuple(), 0, 0, 0, {"from": who})
         system.market.resolveDispute(terms.as_tuple(), False, {"from": accounts[10]})
