@@ -37,3 +37,34 @@ def test_Uint256IsExactOnEveryBackend(database_url):
         stored = session.execute(select(Payout.amount).order_by(Payout.amount)).scalars().all()
     assert stored == sorted(amounts)
     engine.dispose()
+
+
+def test_0002KeepsIndexedRowsAndStepsBack(database_url):
+    """Upgrading an index made under 0001 keeps its rows (providers start with no lapsed
+    matches, jobs with no parameter version); downgrading drops only what 0002 added."""
+    from alembic.command import downgrade
+    from sqlalchemy import text
+
+    upgrade(database_url, "0001")
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO providers (address, status, endpoint, region, gpu_model, cpu_millicores, memory_mib, "
+            "storage_gib, gpu_count, used_cpu_millicores, used_memory_mib, used_storage_gib, used_gpu_count, "
+            "price_cpu_core_gwei, price_memory_gib_gwei, price_gpu_gwei, price_storage_gib_gwei, stake, "
+            "locked_collateral, unbonding, unbonding_unlocks_at, completed_jobs, missed_deadlines, disputes_lost, "
+            "total_slashed, registered_block, updated_block) VALUES ('0x" + "11" * 20 + "', 'active', 'e', 'r', "
+            "'g', 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 5, 0, 0, 0, 0, 0, 0, 0, 1, 1)"))
+    upgrade(database_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT lapsed_matches FROM providers")).scalar_one() == 0
+    columns = {c["name"] for c in inspect(engine).get_columns("jobs")}
+    assert {"params_version", "challenge_window_seconds", "challenge_deadline", "arbitration_deadline"} <= columns
+    engine.dispose()
+    downgrade(alembic_config(database_url), "0001")
+    engine = create_engine(database_url)
+    assert "params_versions" not in inspect(engine).get_table_names()
+    assert "lapsed_matches" not in {c["name"] for c in inspect(engine).get_columns("providers")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM providers")).scalar_one() == 1
+    engine.dispose()
