@@ -5,11 +5,16 @@ import pytest
 from brownie import chain
 from eth_abi import encode
 
+from agora.chain.protocol import PUBLIC
 from agora.chain.terms import JOB_TERMS_ABI, Resources, job_id
+from conftest import PROVIDER_STAKE
 from marketkit import (
-    JOB_MAX_PRICE, MATCHED, NONE, OPEN, REFUNDED, TOKEN, job_of, make_terms, plain, reverts, sign_permit,
-    travel_past,
+    COMPLETED, DISPUTED, JOB_MAX_PRICE, MATCHED, NONE, OPEN, REFUNDED, RUNNING, SUBMITTED, TOKEN, job_of, make_terms,
+    plain, price_of, provider_of, reverts, sign_permit, travel_past,
 )
+
+ZERO = "0x" + "0" * 40
+MAX_DURATION = 2**24 - 1  # MAX_DURATION_SECONDS: a job's duration fits a uint24
 
 
 class TestPost:
@@ -52,6 +57,18 @@ class TestPost:
     def test_RevertIf_ZeroDuration(self, market, buyer, terms_for):
         with reverts("ZeroDuration"):
             market.post(terms_for(duration_seconds=0).as_tuple(), {"from": buyer})
+
+    def test_RevertIf_DurationTooLong(self, market, buyer, terms_for):
+        for duration in (MAX_DURATION + 1, 2**32 - 1):
+            terms = terms_for(duration_seconds=duration)
+            with reverts("DurationTooLong", duration, MAX_DURATION):
+                market.post(terms.as_tuple(), {"from": buyer})
+            assert job_of(market, terms.job_id)["state"] == NONE
+
+    def test_PostsTheLongestDuration(self, market, buyer, terms_for):
+        terms = terms_for(duration_seconds=MAX_DURATION)
+        market.post(terms.as_tuple(), {"from": buyer})
+        assert job_of(market, terms.job_id)["state"] == OPEN
 
     def test_RevertIf_NoCpu(self, market, buyer, terms_for):
         with reverts("EmptyResources"):
@@ -146,21 +163,62 @@ class TestCancel:
         with reverts("NotJobBuyer", terms.job_id, stranger, buyer):
             market.cancel(terms.as_tuple(), {"from": stranger})
 
-    def test_RevertIf_Matched(self, market, buyer, matched):
+    def test_CancelsAMatchedJobAndReleasesTheProvider(
+        self, market, registry, token, buyer, matched, registered, matchmaker, governance
+    ):
         terms = matched()
-        with reverts("JobStateMismatch", terms.job_id, MATCHED, OPEN):
+        market_before = token.balanceOf(market)
+        tx = market.cancel(terms.as_tuple(), {"from": buyer})
+        assert plain(tx.events["JobCancelled"].values()) == (terms.job_id, buyer.address, JOB_MAX_PRICE)
+        assert "JobSlashed" not in tx.events and "ProviderSlashed" not in tx.events
+        assert job_of(market, terms.job_id) == {
+            "provider": ZERO, "state": REFUNDED, "deadline": 0, "paramsVersion": 0, "durationSeconds": 0,
+            "matchmaker": ZERO, "price": 0,
+        }
+        assert market.creditOf(buyer) == JOB_MAX_PRICE
+        assert (market.creditOf(registered), market.creditOf(matchmaker), market.creditOf(governance)) == (0, 0, 0)
+        assert token.balanceOf(market) == market_before
+        view = provider_of(registry, registered)
+        assert (view["used"][:4], view["lockedCollateral"], view["stake"]) == ((0, 0, 0, 0), 0, PROVIDER_STAKE)
+        assert (view["completedJobs"], view["lapsedMatches"], view["totalSlashed"]) == (0, 0, 0)
+
+    def test_ReleasedProviderCanBeMatchedAgain(self, market, registry, buyer, matched, posted, registered, matchmaker):
+        terms = matched()
+        market.cancel(terms.as_tuple(), {"from": buyer})
+        again = posted()
+        market.matchJob(again.as_tuple(), registered, price_of(again), {"from": matchmaker})
+        collateral = provider_of(registry, registered)["lockedCollateral"]
+        assert collateral == max(
+            price_of(again) * PUBLIC.initial.collateral_ratio_bps // 10_000, PUBLIC.initial.min_job_collateral
+        )
+
+    def test_RevertIf_NotBuyer(self, market, buyer, stranger, posted, matched, registered):
+        for terms in (posted(), matched()):
+            for caller in (stranger, registered):
+                with reverts("NotJobBuyer", terms.job_id, caller, buyer):
+                    market.cancel(terms.as_tuple(), {"from": caller})
+
+    @pytest.mark.parametrize("state", [RUNNING, SUBMITTED, DISPUTED, COMPLETED])
+    def test_RevertIf_StartedRunning(self, market, buyer, running, submitted, state):
+        terms = running() if state == RUNNING else submitted()
+        if state == DISPUTED:
+            market.dispute(terms.as_tuple(), {"from": buyer})
+        if state == COMPLETED:
+            market.confirm(terms.as_tuple(), {"from": buyer})
+        assert job_of(market, terms.job_id)["state"] == state
+        with reverts("JobNotCancellable", terms.job_id, state):
             market.cancel(terms.as_tuple(), {"from": buyer})
 
     def test_RevertIf_CancelledTwice(self, market, buyer, posted):
         terms = posted()
         market.cancel(terms.as_tuple(), {"from": buyer})
-        with reverts("JobStateMismatch", terms.job_id, REFUNDED, OPEN):
+        with reverts("JobNotCancellable", terms.job_id, REFUNDED):
             market.cancel(terms.as_tuple(), {"from": buyer})
 
     def test_RevertIf_TermsDoNotMatchAJob(self, market, buyer, posted):
         terms = posted()
         forged = terms.with_(max_price=terms.max_price * 2)
-        with reverts("JobStateMismatch", forged.job_id, NONE, OPEN):
+        with reverts("JobNotCancellable", forged.job_id, NONE):
             market.cancel(forged.as_tuple(), {"from": buyer})
 
 
