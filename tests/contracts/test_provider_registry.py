@@ -7,7 +7,8 @@ from agora.chain.protocol import PUBLIC
 from agora.chain.terms import HourlyPrices, Resources, label, quote
 from conftest import PROVIDER_STAKE
 from marketkit import (
-    ACTIVE, CAPACITY, ENDPOINT, EU, H100, NONE, PAUSED, PRICES, TOKEN, US, plain, provider_of, reverts,
+    ACTIVE, CAPACITY, ENDPOINT, EU, H100, NONE, PAUSED, PRICES, TOKEN, US, job_of, plain, provider_of, reverts,
+    travel_past,
 )
 
 UNBONDING = PUBLIC.initial.unbonding_period_seconds
@@ -240,7 +241,7 @@ class TestUnbonding:
 class TestMarketOnly:
     def test_RevertIf_ReserveNotFromMarket(self, registry, registered, stranger):
         with reverts("NotMarket", stranger):
-            registry.reserve(registered, CAPACITY.as_tuple(), 3600, 15_000, 0, {"from": stranger})
+            registry.reserve(registered, CAPACITY.as_tuple(), 3600, 15_000, TOKEN, 0, {"from": stranger})
 
     def test_RevertIf_ReleaseNotFromMarket(self, registry, registered, stranger):
         with reverts("NotMarket", stranger):
@@ -253,6 +254,37 @@ class TestMarketOnly:
     def test_ProviderCannotCallMarketPaths(self, registry, registered):
         with reverts("NotMarket", registered):
             registry.release(registered, CAPACITY.as_tuple(), 0, True, {"from": registered})
+
+
+class TestSlashRecord:
+    """Each slash reason has its own counter; the total slashed sums them all."""
+
+    def test_NewProviderHasACleanRecord(self, registry, registered):
+        view = provider_of(registry, registered)
+        assert (view["completedJobs"], view["missedDeadlines"], view["disputesLost"], view["lapsedMatches"]) == (0, 0, 0, 0)
+        assert view["totalSlashed"] == 0
+
+    def test_ReasonsAreCountedApart(self, market, registry, matched, running, submitted, registered, buyer, arbiter, keeper):
+        p = PUBLIC.initial
+        collateral = p.min_job_collateral  # every job here is priced below it
+        lapsed = matched()
+        tx = market.decline(lapsed.as_tuple(), {"from": registered})
+        assert tx.events["ProviderSlashed"]["reason"] == 2  # LapsedMatch
+        late = running()
+        travel_past(job_of(market, late.job_id)["deadline"])
+        tx = market.slashMissedDeadline(late.as_tuple(), {"from": keeper})
+        assert tx.events["ProviderSlashed"]["reason"] == 0  # MissedDeadline
+        faulty = submitted()
+        market.dispute(faulty.as_tuple(), {"from": buyer})
+        tx = market.resolveDispute(faulty.as_tuple(), True, {"from": arbiter})
+        assert tx.events["ProviderSlashed"]["reason"] == 1  # ProvenFault
+        view = provider_of(registry, registered)
+        assert (view["lapsedMatches"], view["missedDeadlines"], view["disputesLost"]) == (1, 1, 1)
+        missed = collateral * p.missed_deadline_slash_bps // 10_000
+        fault = collateral * p.fault_slash_bps // 10_000
+        assert view["totalSlashed"] == 2 * missed + fault
+        assert view["stake"] == PROVIDER_STAKE - 2 * missed - fault
+        assert view["lockedCollateral"] == 0
 
 
 class TestQuote:
