@@ -31,6 +31,19 @@ class TestWithdraw:
         with reverts("NothingToWithdraw", buyer):
             market.withdraw({"from": buyer})
 
+    def test_SlashCreditsAreBackedByTokens(self, market, token, matched, registered, buyer, governance):
+        """A declined match: the buyer and the treasury withdraw the slash, the escrow stays for the job."""
+        terms = matched()
+        market.decline(terms.as_tuple(), {"from": registered})
+        p = PUBLIC.initial
+        amount = p.min_job_collateral * p.missed_deadline_slash_bps // 10_000
+        buyer_credit = amount * p.buyer_share_bps // 10_000 + amount * p.reporter_share_bps // 10_000
+        assert (market.creditOf(buyer), market.creditOf(governance)) == (buyer_credit, amount - buyer_credit)
+        assert token.balanceOf(market) == terms.max_price + amount
+        assert market.withdraw({"from": buyer}).return_value == buyer_credit
+        assert market.withdraw({"from": governance}).return_value == amount - buyer_credit
+        assert token.balanceOf(market) == terms.max_price
+
     def test_EscrowOfLiveJobsCannotBeWithdrawn(self, market, posted, buyer):
         posted()
         with reverts("NothingToWithdraw", buyer):
