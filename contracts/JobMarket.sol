@@ -93,8 +93,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         if (state != JobState.Open && state != JobState.Matched) revert JobNotCancellable(jobId, state);
         _revertIfNotBuyer(jobId, terms);
         address provider = job.provider;
-        uint256 collateral;
-        if (state == JobState.Matched) collateral = _collateral(job.price, _settlementParamsOf(job));
+        uint256 collateral = state == JobState.Matched ? _collateral(job.price, _settlementParamsOf(job)) : 0;
         _close(jobId, address(0), JobState.Refunded);
         _credit(terms.buyer, terms.maxPrice);
         emit JobCancelled(jobId, terms.buyer, terms.maxPrice);
@@ -236,7 +235,8 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     /// @inheritdoc IJobMarket
     function finalize(JobTerms[] calldata terms) external nonReentrant returns (uint256 finalized) {
         uint256 protocolFees = 0;
-        // Jobs of a batch mostly share a parameter version: read each version once.
+        // Jobs of a batch mostly share a parameter version: read each version once. Versions
+        // start at 1, so `sp` is always loaded for the first job before it is read.
         uint24 loadedVersion = 0;
         IProtocolParams.SettlementParams memory sp;
         for (uint256 i; i < terms.length; ++i) {
