@@ -312,7 +312,7 @@ class Indexer:
             if checkpoint is None:
                 start = self.deployment.deploy_block - 1
                 header = self.rpc.header(start)
-                store.set_checkpoint(session, self.deployment.chain_id, start, header.hash)
+                store.start_checkpoint(session, self.deployment.chain_id, start, header.hash)
                 checkpoint = store.get_checkpoint(session)
             elif checkpoint.chain_id != self.deployment.chain_id:
                 raise IndexerError(
