@@ -27,6 +27,14 @@ class RpcError(AgoraError):
         self.method, self.code, self.message = method, code, message
 
 
+class BlockNotFound(RpcError):
+    """The node has no block of that number: its chain ends below it."""
+
+    def __init__(self, number: int):
+        super().__init__("eth_getBlockByNumber", 0, f"block {number} does not exist")
+        self.number = number
+
+
 class RpcUnavailable(AgoraError, ConnectionError):
     """The node did not answer (refused, timed out, or a non-JSON reply)."""
 
@@ -68,7 +76,7 @@ class ChainRpc:
     def header(self, number: int) -> BlockHeader:
         block = self.call("eth_getBlockByNumber", [hex(number), False])
         if block is None:
-            raise RpcError("eth_getBlockByNumber", 0, f"block {number} does not exist")
+            raise BlockNotFound(number)
         return BlockHeader(int(block["number"], 16), block["hash"], block["parentHash"], int(block["timestamp"], 16))
 
     def logs(self, from_block: int, to_block: int, addresses: list[str]) -> list[dict]:
