@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import requests
 
-from agora.errors import AgoraError
+from agora.errors import ChainError
 
 try:  # ujson parses large log responses about three times faster
     import ujson as _json
@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover
     import json as _json
 
 
-class RpcError(AgoraError):
+class RpcError(ChainError):
     """The node answered with a JSON-RPC error."""
 
     def __init__(self, method: str, code: int, message: str):
@@ -35,7 +35,7 @@ class BlockNotFound(RpcError):
         self.number = number
 
 
-class RpcUnavailable(AgoraError, ConnectionError):
+class RpcUnavailable(ChainError, ConnectionError):
     """The node did not answer (refused, timed out, or a non-JSON reply)."""
 
 
@@ -78,6 +78,10 @@ class ChainRpc:
         if block is None:
             raise BlockNotFound(number)
         return BlockHeader(int(block["number"], 16), block["hash"], block["parentHash"], int(block["timestamp"], 16))
+
+    def code(self, address: str) -> str:
+        """The contract code at `address` in the latest block ("0x" if none)."""
+        return self.call("eth_getCode", [address, "latest"])
 
     def logs(self, from_block: int, to_block: int, addresses: list[str]) -> list[dict]:
         return self.call("eth_getLogs", [{"fromBlock": hex(from_block), "toBlock": hex(to_block), "address": addresses}])
