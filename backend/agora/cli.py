@@ -38,7 +38,11 @@ def _status(_args) -> int:
     from agora.indexer.service import build_indexer
 
     s = build_indexer(get_settings()).status()
-    print(f"chain {s.chain_id}: head {s.head}, indexed {s.indexed}, lag {s.lag} blocks, final up to {s.finalized}")
+    if s.rollback_pending:
+        print(f"chain {s.chain_id}: head {s.head}, indexed {s.indexed}: the chain switched to a shorter fork; "
+              f"rollback pending (the indexer rolls back to the common ancestor on its next step)")
+    else:
+        print(f"chain {s.chain_id}: head {s.head}, indexed {s.indexed}, lag {s.lag} blocks, final up to {s.finalized}")
     return 0
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agora.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,4 +40,11 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings of this process; ConfigError names the first invalid one."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        name = "AGORA_" + "_".join(str(part) for part in problem["loc"]).upper()
+        raise ConfigError(f"{name}={problem.get('input')!s} is invalid ({problem['msg'][0].lower()}"
+                          f"{problem['msg'][1:]}): fix it in the environment or in .env") from None

@@ -11,12 +11,15 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from agora.errors import AgoraError
+from agora.errors import DeploymentError
 
 CONTRACTS = ("AgoraToken", "TimelockController", "AgoraGovernor", "ProtocolParams", "ProviderRegistry", "JobMarket")
 
 
-class DeploymentNotFound(AgoraError, FileNotFoundError):
+REDEPLOY = "deploy again (brownie run scripts/deploy.py), or point AGORA_RPC_URL at the chain it describes"
+
+
+class DeploymentNotFound(DeploymentError, FileNotFoundError):
     """No deployment file for this chain."""
 
 
@@ -36,7 +39,26 @@ class Deployment:
         path = Path(self.abi_paths[name])
         if not path.is_absolute() and root is not None:
             path = root / path
-        return json.loads(path.read_text())["abi"]
+        try:
+            return json.loads(path.read_text())["abi"]
+        except FileNotFoundError:
+            raise DeploymentError(f"the ABI artifact of {name} is missing ({path}): compile the contracts "
+                                  f"(brownie compile), or set AGORA_BUILD_DIR to the build they came from") from None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DeploymentError(f"the ABI artifact of {name} ({path}) is unreadable ({exc!r}): compile the "
+                                  f"contracts again (brownie compile)") from None
+
+    def check_on_chain(self, rpc, path: Path | str = "the deployment file") -> None:
+        """Refuses a deployment the chain does not hold: its deploy block above the head, or
+        no code at one of its addresses (a chain restarted without its state, or reset)."""
+        head = rpc.block_number()
+        if self.deploy_block > head:
+            raise DeploymentError(f"{path} says the contracts were deployed at block {self.deploy_block}, but the "
+                                  f"chain's head is block {head} (the chain was reset?): {REDEPLOY}")
+        for name, address in self.addresses.items():
+            if rpc.code(address) in ("0x", "0x0", "", None):
+                raise DeploymentError(f"{path} names {name} at {address}, but chain {self.chain_id} has no code "
+                                      f"there (restarted without its state, or reset?): {REDEPLOY}")
 
 
 def deployment_path(directory: Path, chain_id: int) -> Path:
@@ -47,15 +69,34 @@ def load(directory: Path, chain_id: int) -> Deployment:
     path = deployment_path(directory, chain_id)
     if not path.exists():
         raise DeploymentNotFound(f"no Agora deployment for chain {chain_id} at {path}: run the deploy script first")
-    data = json.loads(path.read_text())
-    return Deployment(
-        chain_id=data["chainId"],
-        deploy_block=data["deployBlock"],
-        profile=data["profile"],
-        addresses={name: c["address"] for name, c in data["contracts"].items()},
-        abi_paths={name: c["abi"] for name, c in data["contracts"].items()},
-        raw=data,
-    )
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DeploymentError(f"cannot read {path} ({exc}): restore it, or {REDEPLOY}") from None
+    except ValueError as exc:
+        raise DeploymentError(f"{path} is not valid JSON ({exc}): restore it, or {REDEPLOY}") from None
+    try:
+        deployment = Deployment(
+            chain_id=_integer(data["chainId"]),
+            deploy_block=_integer(data["deployBlock"]),
+            profile=data["profile"],
+            addresses={name: c["address"] for name, c in data["contracts"].items()},
+            abi_paths={name: c["abi"] for name, c in data["contracts"].items()},
+            raw=data,
+        )
+    except KeyError as exc:
+        raise DeploymentError(f"{path} is incomplete (no {exc.args[0]!r}): restore it, or {REDEPLOY}") from None
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise DeploymentError(f"{path} is malformed ({exc}): restore it, or {REDEPLOY}") from None
+    if deployment.chain_id != chain_id:
+        raise DeploymentError(f"{path} is for chain {deployment.chain_id}, not {chain_id}: {REDEPLOY}")
+    return deployment
+
+
+def _integer(value) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{value!r} is not a whole number")
+    return value
 
 
 def write(directory: Path, data: dict) -> Path:

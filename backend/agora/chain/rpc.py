@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import requests
 
-from agora.errors import AgoraError
+from agora.errors import ChainError
 
 try:  # ujson parses large log responses about three times faster
     import ujson as _json
@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover
     import json as _json
 
 
-class RpcError(AgoraError):
+class RpcError(ChainError):
     """The node answered with a JSON-RPC error."""
 
     def __init__(self, method: str, code: int, message: str):
@@ -27,7 +27,15 @@ class RpcError(AgoraError):
         self.method, self.code, self.message = method, code, message
 
 
-class RpcUnavailable(AgoraError, ConnectionError):
+class BlockNotFound(RpcError):
+    """The node has no block of that number: its chain ends below it."""
+
+    def __init__(self, number: int):
+        super().__init__("eth_getBlockByNumber", 0, f"block {number} does not exist")
+        self.number = number
+
+
+class RpcUnavailable(ChainError, ConnectionError):
     """The node did not answer (refused, timed out, or a non-JSON reply)."""
 
 
@@ -68,8 +76,12 @@ class ChainRpc:
     def header(self, number: int) -> BlockHeader:
         block = self.call("eth_getBlockByNumber", [hex(number), False])
         if block is None:
-            raise RpcError("eth_getBlockByNumber", 0, f"block {number} does not exist")
+            raise BlockNotFound(number)
         return BlockHeader(int(block["number"], 16), block["hash"], block["parentHash"], int(block["timestamp"], 16))
+
+    def code(self, address: str) -> str:
+        """The contract code at `address` in the latest block ("0x" if none)."""
+        return self.call("eth_getCode", [address, "latest"])
 
     def logs(self, from_block: int, to_block: int, addresses: list[str]) -> list[dict]:
         return self.call("eth_getLogs", [{"fromBlock": hex(from_block), "toBlock": hex(to_block), "address": addresses}])

@@ -6,6 +6,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from agora.db.session import _shown, open_database
+from agora.errors import DatabaseError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -18,5 +23,22 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Applies every migration up to `revision` (idempotent)."""
-    command.upgrade(alembic_config(url), revision)
+    """Applies every migration up to `revision` (idempotent), in one transaction.
+
+    DatabaseError, with nothing changed, if the database cannot be opened or is at a
+    migration this version does not know."""
+    engine = open_database(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+            unknown = sorted(set(MigrationContext.configure(connection).get_current_heads()) - known)
+            if unknown:
+                raise DatabaseError(
+                    f"the database at {_shown(url)} is at migration {unknown[0]!r}, which this version of Agora does "
+                    f"not know (a newer version migrated it?): run that version, or use another AGORA_DATABASE_URL"
+                )
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()

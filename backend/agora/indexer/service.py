@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agora.chain.deployment import Deployment
 from agora.errors import AgoraError
-from agora.chain.rpc import BlockHeader, ChainRpc, RpcError, RpcUnavailable
+from agora.chain.rpc import BlockHeader, BlockNotFound, ChainRpc, RpcError, RpcUnavailable
 from agora.indexer import store
 from agora.indexer.decoder import EventDecoder
 from agora.indexer.projections import Projection, keys_of
@@ -51,6 +51,12 @@ class IndexerStatus:
     indexed: int
     lag: int
     finalized: int  # highest indexed block at least `confirmations` below the head
+
+    @property
+    def rollback_pending(self) -> bool:
+        """The index ends above the head: the chain switched to a shorter fork, and the
+        indexer rolls back to the common ancestor on its next step."""
+        return self.indexed > self.head
 
 
 @dataclass(frozen=True)
@@ -212,6 +218,12 @@ class Indexer:
                 try:
                     result = self._step(ahead)
                     backoff = 0.1
+                except BlockNotFound as exc:
+                    # The chain got shorter between reading the head and this block: the
+                    # next step reads the new head (and rolls back if the index is above it).
+                    log.info("the chain changed while reading (%s); starting the step again", exc)
+                    time.sleep(self.poll_interval)
+                    continue
                 except (RpcUnavailable, RpcError) as exc:
                     log.warning("node unavailable, retrying in %.1f s: %s", backoff, exc)
                     time.sleep(backoff)
@@ -241,7 +253,11 @@ class Indexer:
     def _step(self, ahead: _ReadAhead | None) -> StepResult:
         head = self.rpc.block_number()
         checkpoint = self._checkpoint()
-        if checkpoint.block_number >= head:
+        if checkpoint.block_number > head:
+            # A shorter fork replaced the indexed tip: not a node that is behind, a
+            # reorganization (the checkpoint's block no longer exists).
+            return StepResult(rolled_back_to=self.roll_back(), head=head)
+        if checkpoint.block_number == head:
             return self._check_tip(checkpoint)
         prepared = (ahead or self.reader).prepare(checkpoint.block_number, checkpoint.block_hash, head)
         if prepared is None:
@@ -252,7 +268,7 @@ class Indexer:
 
     def _check_tip(self, checkpoint) -> StepResult:
         """At the head: the checkpoint must still be in the chain."""
-        if self.rpc.header(checkpoint.block_number).hash != checkpoint.block_hash:
+        if self._hash_at(checkpoint.block_number) != checkpoint.block_hash:
             return StepResult(rolled_back_to=self.roll_back())
         return StepResult()
 
@@ -280,13 +296,18 @@ class Indexer:
 
     def roll_back(self) -> int:
         """Undoes batches, newest first, until one sits on a block still in the chain.
-        Returns the block the index now ends at. All in one transaction."""
+        Returns the block the index now ends at. All in one transaction.
+
+        A block above the chain's head is not in the chain: a fork shorter than the index
+        rolls back like any other."""
         with self.sessions.begin() as session:
             checkpoint = store.get_checkpoint(session, lock=True)
+            if self._hash_at(checkpoint.block_number) == checkpoint.block_hash:
+                return checkpoint.block_number  # another indexer rolled back meanwhile
             for batch in store.batches_newest_first(session):
                 store.undo_batch(session, batch)
                 parent = batch.from_block - 1
-                if self.rpc.header(parent).hash == batch.parent_hash:
+                if self._hash_at(parent) == batch.parent_hash:
                     store.rollback_to(session, parent)
                     store.set_checkpoint(session, self.deployment.chain_id, parent, batch.parent_hash)
                     log.warning("reorganization: rolled back to block %d", parent)
@@ -296,6 +317,13 @@ class Indexer:
                 f"keeps undo history for {self.history_blocks} blocks only; nothing was changed. Re-index into a "
                 f"fresh database, or raise AGORA_REORG_HISTORY_BLOCKS."
             )
+
+    def _hash_at(self, number: int) -> str | None:
+        """The hash of the chain's block `number`; None above the head."""
+        try:
+            return self.rpc.header(number).hash
+        except BlockNotFound:
+            return None
 
     # ------------------------------------------------------------------ state
 
@@ -312,7 +340,7 @@ class Indexer:
             if checkpoint is None:
                 start = self.deployment.deploy_block - 1
                 header = self.rpc.header(start)
-                store.set_checkpoint(session, self.deployment.chain_id, start, header.hash)
+                store.start_checkpoint(session, self.deployment.chain_id, start, header.hash)
                 checkpoint = store.get_checkpoint(session)
             elif checkpoint.chain_id != self.deployment.chain_id:
                 raise IndexerError(
@@ -337,8 +365,13 @@ class Indexer:
 
 
 def build_indexer(settings, *, database_url: str | None = None) -> Indexer:
-    """An indexer from settings: the deployment file of the chain at `settings.rpc_url`."""
-    from agora.chain.deployment import load
+    """An indexer from settings: the deployment file of the chain at `settings.rpc_url`.
+
+    Checks, before it writes anything: that a chain answers, that its deployment file is
+    complete with every ABI artifact, that the chain holds that deployment (deploy block
+    at or below the head, code at every address), then that the database opens and is at a
+    known migration, which it brings to the latest."""
+    from agora.chain.deployment import deployment_path, load
     from agora.db.migrate import upgrade
     from agora.db.session import make_engine, make_sessionmaker
 
@@ -348,11 +381,16 @@ def build_indexer(settings, *, database_url: str | None = None) -> Indexer:
     except RpcUnavailable as exc:
         raise IndexerError(f"no chain answers at {settings.rpc_url} (set AGORA_RPC_URL): {exc}") from exc
     deployment = load(settings.deployments_dir, chain_id)
+    build_root = settings.build_dir.parents[1]
+    for name in INDEXED_CONTRACTS:
+        if name in deployment.addresses:
+            deployment.abi(name, root=build_root)
+    deployment.check_on_chain(rpc, deployment_path(settings.deployments_dir, chain_id))
     url = database_url or settings.database_url
     upgrade(url)
     return Indexer(
         make_sessionmaker(make_engine(url)), rpc, deployment,
-        build_root=settings.build_dir.parents[1], confirmations=settings.confirmations,
+        build_root=build_root, confirmations=settings.confirmations,
         history_blocks=settings.reorg_history_blocks,
         block_range=AdaptiveRange(settings.initial_block_range, settings.min_block_range, settings.max_block_range,
                                   settings.target_logs_per_batch),

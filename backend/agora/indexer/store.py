@@ -67,12 +67,20 @@ def get_checkpoint(session: Session, lock: bool = False) -> Checkpoint | None:
     return session.execute(query).scalar_one_or_none()
 
 
+def start_checkpoint(session: Session, chain_id: int, block_number: int, block_hash: str) -> None:
+    """Creates the checkpoint; only ever inserts. If another indexer created it meanwhile this
+    fails with an IntegrityError (the caller reads theirs), instead of moving theirs back:
+    a read-then-write here would, under READ COMMITTED, overwrite a checkpoint that another
+    indexer created and advanced after this transaction found none."""
+    session.add(Checkpoint(name=CHECKPOINT, chain_id=chain_id, block_number=block_number, block_hash=block_hash))
+    session.flush()
+
+
 def set_checkpoint(session: Session, chain_id: int, block_number: int, block_hash: str) -> None:
+    """Moves the checkpoint; the caller holds its row lock (get_checkpoint(lock=True)) and
+    has checked it is where the caller's batch or rollback started."""
     checkpoint = get_checkpoint(session)
-    if checkpoint is None:
-        session.add(Checkpoint(name=CHECKPOINT, chain_id=chain_id, block_number=block_number, block_hash=block_hash))
-    else:
-        checkpoint.block_number, checkpoint.block_hash = block_number, block_hash
+    checkpoint.chain_id, checkpoint.block_number, checkpoint.block_hash = chain_id, block_number, block_hash
     session.flush()
 
 

@@ -186,3 +186,64 @@ def test_BackfillLogsItsPositionAndSpeed(database_url, scenario, indexer_for, ca
     # Once on reaching the head (and every 5 s before it on a long backfill).
     assert lines and lines[-1].startswith(f"indexed block {chain.height} of {chain.height} (lag 0)")
     assert "events/s" in lines[-1]
+
+
+class PausingRpc:
+    """Wraps the real node: the first `header` call (the one an indexer makes between
+    finding no checkpoint and creating the first) waits until `resume` is set."""
+
+    def __init__(self, rpc, paused: threading.Event, resume: threading.Event, wait_seconds: float):
+        self.rpc, self.paused, self.resume, self.wait_seconds = rpc, paused, resume, wait_seconds
+        self.first = True
+
+    def __getattr__(self, name):
+        return getattr(self.rpc, name)
+
+    def header(self, number):
+        if self.first:
+            self.first = False
+            self.paused.set()
+            # SQLite: the paused indexer holds the write lock (BEGIN IMMEDIATE), so the other
+            # cannot commit meanwhile and this times out; PostgreSQL lets it commit.
+            self.resume.wait(self.wait_seconds)
+        return self.rpc.header(number)
+
+
+def test_AnIndexerStartingLateNeverMovesTheCheckpointBack(database_url, scenario, indexer_for, tmp_path):
+    """Two indexers start on an empty database: the late one found no checkpoint, and before
+    it creates the first, the other creates it and commits a batch. The late one must not
+    put the checkpoint back to the deploy block (it would index those blocks again)."""
+    scenario.setup()
+    scenario.run_job()
+    target = chain.height
+    early = indexer_for(database_url, max_block_range=2, initial_block_range=2, indexer_prefetch="off")
+    late = indexer_for(database_url, max_block_range=3, initial_block_range=3, indexer_prefetch="off")
+    paused, committed = threading.Event(), threading.Event()
+    late.rpc = PausingRpc(late.rpc, paused, committed, wait_seconds=3.0)
+    commit = early._commit
+
+    def committing(*args):
+        result = commit(*args)
+        committed.set()
+        return result
+
+    early._commit = committing
+    errors = []
+
+    def run(indexer):
+        try:
+            indexer.run(until_block=target)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    late_thread = threading.Thread(target=run, args=(late,))
+    late_thread.start()
+    assert paused.wait(30)
+    early_thread = threading.Thread(target=run, args=(early,))
+    early_thread.start()
+    for t in (late_thread, early_thread):
+        t.join(timeout=120)
+    assert not errors, errors
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    indexer_for(fresh).run(until_block=target)
+    assert dump(database_url) == dump(fresh)

@@ -3,12 +3,17 @@ exactly those of a fresh index of the final chain."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from brownie import chain, history, web3
+from sqlalchemy import create_engine, func, select
 
 from agora.chain.terms import Resources
 from agora.indexer.service import ReorgTooDeep
-from conftest import dump
+from agora.db.models import ChainEvent
+from conftest import ROOT, dump
 
 SMALL = Resources(100, 256, 1)
 
@@ -100,3 +105,78 @@ def test_ReorgDeeperThanHistoryStopsWithoutChangingAnything(database_url, scenar
     assert dump(database_url) == before
     with pytest.raises(ReorgTooDeep):
         indexer.run(until_block=chain.height)
+
+
+def test_AForkShorterThanTheIndexRollsBackAtOnce(database_url, scenario, indexer_for, settings_for, deployments,
+                                                 tmp_path):
+    """The review's case: indexed up to 274, the chain reverted to 244 and 10 other blocks
+    mined (head 254). The index ends above the head: that is a reorganization."""
+    scenario.setup()
+    indexer = indexer_for(database_url, max_block_range=4, initial_block_range=4)
+    indexer.run(until_block=chain.height)
+    ancestor = chain.height  # 244
+    chain.snapshot()
+    mine_blocks_with_events(scenario, 30, tag=0)
+    indexer.run(until_block=chain.height)
+    tip = chain.height  # 274
+    chain.revert()
+    mine_blocks_with_events(scenario, 10, tag=1)
+    head = chain.height  # 254
+    assert head == ancestor + 10 and indexer.indexed_block() == tip == ancestor + 30
+
+    s = settings_for(database_url)
+    env = {"AGORA_RPC_URL": s.rpc_url, "AGORA_DEPLOYMENTS_DIR": str(deployments), "AGORA_BUILD_DIR": str(s.build_dir),
+           "AGORA_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT / "backend"), "PATH": "/usr/bin:/bin"}
+    line = subprocess.run([sys.executable, "-m", "agora.cli", "status"], env=env, capture_output=True, text=True,
+                          timeout=60).stdout
+    assert f"head {head}, indexed {tip}" in line and "shorter fork" in line and "rollback pending" in line, line
+    assert "lag 0" not in line
+
+    status = indexer.status()
+    assert status.rollback_pending and (status.head, status.indexed) == (head, tip)
+
+    rolled_back_to = indexer.step().rolled_back_to  # at once: one step, no waiting for the fork to grow
+    assert rolled_back_to is not None and ancestor - 4 <= rolled_back_to <= ancestor
+    assert indexer.indexed_block() == rolled_back_to
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        assert connection.execute(select(func.max(ChainEvent.block_number))).scalar() <= rolled_back_to
+    engine.dispose()
+    assert not indexer.status().rollback_pending
+
+    indexer.run(until_block=head)
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    indexer_for(fresh).run(until_block=head)
+    assert dump(database_url) == dump(fresh)
+
+
+def test_AShorterForkRollsBackWhileRunning(database_url, scenario, indexer_for, tmp_path):
+    """The same inside the loop: the running indexer rolls back within a few steps, without
+    retrying as if the node were down."""
+    import threading
+    import time
+
+    scenario.setup()
+    indexer = indexer_for(database_url, max_block_range=4, initial_block_range=4)
+    indexer.run(until_block=chain.height)
+    ancestor = chain.height
+    chain.snapshot()
+    mine_blocks_with_events(scenario, 30, tag=0)
+    indexer.run(until_block=chain.height)
+    chain.revert()
+    mine_blocks_with_events(scenario, 10, tag=1)
+    head = chain.height
+    stop = threading.Event()
+    thread = threading.Thread(target=indexer.run, kwargs={"stop": stop.is_set})
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while indexer.indexed_block() != head and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert indexer.indexed_block() == head
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    indexer_for(fresh).run(until_block=head)
+    assert dump(database_url) == dump(fresh)
