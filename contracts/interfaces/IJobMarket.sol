@@ -103,10 +103,10 @@ interface IJobMarket {
     /// @notice Emitted when the matched provider (named in {JobMatched}) accepts; `deadline`
     ///         is the last second to deliver.
     event JobAccepted(bytes32 indexed jobId, uint256 deadline);
-    /// @notice Emitted when the matched provider declines; the slash follows in {JobSlashed}.
+    /// @notice Emitted when the matched provider declines, after the {JobSlashed} of its slash.
     ///         The job is Open again, or Refunded if expired.
     event JobDeclined(bytes32 indexed jobId, address indexed provider, JobState newState);
-    /// @notice Emitted when a match lapses unaccepted; the slash follows in {JobSlashed}.
+    /// @notice Emitted when a match lapses unaccepted, after the {JobSlashed} of its slash.
     ///         The job is Open again, or Refunded if expired.
     event JobReclaimed(bytes32 indexed jobId, address indexed provider, JobState newState);
     /// @notice Emitted when the provider submits its result. The challenge window runs from
