@@ -24,7 +24,7 @@ from agora.errors import AgoraError
 from agora.chain.rpc import BlockHeader, BlockNotFound, ChainRpc, RpcError, RpcUnavailable
 from agora.indexer import store
 from agora.indexer.decoder import EventDecoder
-from agora.indexer.projections import Projection, keys_of
+from agora.indexer.projections import Projection, keys_of, referenced_keys
 
 log = logging.getLogger("agora.indexer")
 
@@ -280,6 +280,9 @@ class Indexer:
             if (locked.block_number, locked.block_hash) != (prepared.start - 1, prepared.parent_hash):
                 raise CheckpointMoved()
             before = store.load_rows(session, keys_of(prepared.events))
+            # Rows the events touch without naming them (a cancelled match's provider).
+            for table, extra in store.load_rows(session, referenced_keys(before, prepared.events)).items():
+                before.setdefault(table, {}).update(extra)
             # The projection updates copies: `before` must keep the rows as they were.
             projection = Projection(treasury=self.treasury,
                                     rows={t: {k: dict(row) for k, row in rows.items()} for t, rows in before.items()})

@@ -88,9 +88,6 @@ def test_BlockByBlockEndsWithTheRowsOfOneBatch(database_url, scenario, indexer_f
     assert dump(database_url) == dump(whole)
 
 
-@pytest.mark.xfail(strict=True, reason="JobCancelled does not name the matched provider whose capacity and collateral "
-                                       "it releases: the store must also load projections.referenced_keys (the "
-                                       "providers of the loaded jobs) when no event of the batch names it")
 def test_CancelOfAMatchInABatchOfItsOwn(database_url, scenario, indexer_for):
     scenario.setup()
     terms = scenario.post()

@@ -20,7 +20,6 @@ SMALL = Resources(100, 256, 1)
 
 def mine_blocks_with_events(scenario, blocks: int, tag: int) -> None:
     """Exactly `blocks` new blocks, each with market events: post, match, accept, in turn."""
-    m = scenario.s.market
     provider = scenario.providers[tag % 2]
     terms = None
     for i in range(blocks):
@@ -28,9 +27,9 @@ def mine_blocks_with_events(scenario, blocks: int, tag: int) -> None:
         if phase == 0:
             terms = scenario.post(scenario.buyers[tag % 2], max_price=(5 + tag) * 10**18, resources=SMALL)
         elif phase == 1:
-            m.matchJob(terms.as_tuple(), provider, {"from": scenario.matchmaker})
+            scenario.match(terms, provider)
         else:
-            m.accept(terms.as_tuple(), {"from": provider})
+            scenario.accept(terms, provider)
 
 
 @pytest.mark.parametrize("depth", [1, 5, 30])
