@@ -51,6 +51,7 @@ contract MarketHandler is CommonBase, StdUtils {
     address[3] public arbiters = [address(0xA1), address(0xA2), silentArbiter];
 
     JobTerms[] internal _jobs;
+    bytes32[] internal _ids;
     mapping(bytes32 jobId => JobState) public lastState;
     uint64 internal _salt;
     address[] internal _actors;
@@ -147,6 +148,7 @@ contract MarketHandler is CommonBase, StdUtils {
         vm.prank(buyer);
         market.post(terms);
         _jobs.push(terms);
+        _ids.push(_id(terms));
         _record(msg.sig);
     }
 
@@ -919,6 +921,20 @@ contract MarketHandler is CommonBase, StdUtils {
         return _jobs[i];
     }
 
+    /// @notice The live jobs (as of the last action), with their ids.
+    function liveJobs() external view returns (JobTerms[] memory terms, bytes32[] memory ids) {
+        uint256 live = _liveCount();
+        terms = new JobTerms[](live);
+        ids = new bytes32[](live);
+        uint256 k;
+        for (uint256 i; i < _ids.length; ++i) {
+            if (_isLive(lastState[_ids[i]])) {
+                terms[k] = _jobs[i];
+                ids[k++] = _ids[i];
+            }
+        }
+    }
+
     function totalCalls() external view returns (uint256) {
         return _totalCalls;
     }
@@ -1049,8 +1065,8 @@ contract MarketHandler is CommonBase, StdUtils {
     function _record(bytes4 selector) internal {
         calls[selector]++;
         _totalCalls++;
-        for (uint256 i; i < _jobs.length; ++i) {
-            bytes32 jobId = _id(_jobs[i]);
+        for (uint256 i; i < _ids.length; ++i) {
+            bytes32 jobId = _ids[i];
             JobState previous = lastState[jobId];
             JobState current = market.jobOf(jobId).state;
             if (current != previous && !_allowed(previous, current)) ghostBadTransition = true;
@@ -1071,8 +1087,8 @@ contract MarketHandler is CommonBase, StdUtils {
     }
 
     function _liveCount() internal view returns (uint256 live) {
-        for (uint256 i; i < _jobs.length; ++i) {
-            if (_isLive(market.jobOf(_id(_jobs[i])).state)) live++;
+        for (uint256 i; i < _ids.length; ++i) {
+            if (_isLive(lastState[_ids[i]])) live++;
         }
     }
 
@@ -1083,7 +1099,7 @@ contract MarketHandler is CommonBase, StdUtils {
         if (live == 0) return (false, 0);
         uint256 target = seed % live;
         for (uint256 i; i < n; ++i) {
-            if (_isLive(market.jobOf(_id(_jobs[i])).state)) {
+            if (_isLive(lastState[_ids[i]])) {
                 if (target == 0) return (true, i);
                 target--;
             }
@@ -1100,12 +1116,12 @@ contract MarketHandler is CommonBase, StdUtils {
         require(n > 0, "no jobs yet");
         uint256 matching;
         for (uint256 i; i < n; ++i) {
-            if (market.jobOf(_id(_jobs[i])).state == state) matching++;
+            if (lastState[_ids[i]] == state) matching++;
         }
         if (matching == 0) return _jobs[seed % n];
         uint256 target = seed % matching;
         for (uint256 i; i < n; ++i) {
-            if (market.jobOf(_id(_jobs[i])).state == state) {
+            if (lastState[_ids[i]] == state) {
                 if (target == 0) return _jobs[i];
                 target--;
             }

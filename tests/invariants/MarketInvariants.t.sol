@@ -86,10 +86,10 @@ contract MarketInvariants is Test {
         assertFalse(handler.ghostPriceNotQuote(), "price differs from the pricing formula");
         address[] memory providers = handler.allProviders();
         uint256[5][] memory sums = new uint256[5][](providers.length); // cpu, memory, storage, gpu, collateral
-        uint256 n = handler.jobCount();
-        for (uint256 i; i < n; ++i) {
-            JobTerms memory terms = handler.jobAt(i);
-            bytes32 jobId = keccak256(abi.encode(terms));
+        (JobTerms[] memory live, bytes32[] memory ids) = handler.liveJobs();
+        for (uint256 i; i < live.length; ++i) {
+            JobTerms memory terms = live[i];
+            bytes32 jobId = ids[i];
             Job memory job = market.jobOf(jobId);
             _deadlineIsTheHandlers(terms, jobId, job);
             if (job.state < JobState.Matched || job.state > JobState.Disputed) continue;
@@ -137,10 +137,10 @@ contract MarketInvariants is Test {
     /// every credited balance; the registry exactly every stake and unbonding amount.
     function _tokensAreConserved() internal view {
         uint256 liabilities;
-        uint256 n = handler.jobCount();
-        for (uint256 i; i < n; ++i) {
-            JobTerms memory terms = handler.jobAt(i);
-            bytes32 jobId = keccak256(abi.encode(terms));
+        (JobTerms[] memory live, bytes32[] memory ids) = handler.liveJobs();
+        for (uint256 i; i < live.length; ++i) {
+            JobTerms memory terms = live[i];
+            bytes32 jobId = ids[i];
             JobState state = market.jobOf(jobId).state;
             if (state >= JobState.Open && state <= JobState.Disputed) liabilities += terms.maxPrice;
             if (state == JobState.Disputed) liabilities += market.disputeBondOf(jobId);
