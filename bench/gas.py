@@ -26,8 +26,8 @@ from brownie import _config, network, project  # noqa: E402
 
 from eth_utils import keccak  # noqa: E402
 
-from agora.chain.protocol import PROFILES, PUBLIC, TOKEN  # noqa: E402
-from agora.chain.terms import HourlyPrices, JobTerms, Resources, label  # noqa: E402
+from agora.market.protocol import PROFILES, PUBLIC, TOKEN  # noqa: E402
+from agora.market.terms import HourlyPrices, JobTerms, Resources, label  # noqa: E402
 from deploy import deploy  # noqa: E402
 
 CAPACITY = Resources(256_000, 1_048_576, 10_000, 8, label("A100"), label("eu-west"))

@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from agora.chain.protocol import PROFILES, TOKEN  # noqa: E402
-from agora.chain.terms import JobTerms, Resources  # noqa: E402
+from agora.market.protocol import PROFILES, TOKEN  # noqa: E402
+from agora.market.terms import JobTerms, Resources  # noqa: E402
 from agora.config import Settings  # noqa: E402
 from agora.indexer.service import build_indexer  # noqa: E402
 

@@ -65,7 +65,7 @@ from eth_utils import is_checksum_address, keccak, to_checksum_address  # noqa: 
 
 from agora.chain.addresses import create_address  # noqa: E402
 from agora.chain.deployment import deployment_path, write  # noqa: E402
-from agora.chain.protocol import PROFILES, TOKEN, Profile  # noqa: E402
+from agora.market.protocol import PROFILES, TOKEN, Profile  # noqa: E402
 
 ZERO = "0x0000000000000000000000000000000000000000"
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex().removeprefix("0x")

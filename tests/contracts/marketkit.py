@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import brownie
 
-from agora.chain.terms import HourlyPrices, JobTerms, Resources, label
+from agora.market.terms import HourlyPrices, JobTerms, Resources, label
 
 TOKEN = 10**18
 
@@ -123,7 +123,7 @@ OPEN, MATCHED, RUNNING, SUBMITTED, DISPUTED, COMPLETED, REFUNDED, SLASHED = rang
 
 def price_of(terms) -> int:
     """The price of `terms` at the standard listing (PRICES), computed off-chain."""
-    from agora.chain.terms import quote as quote_terms
+    from agora.market.terms import quote as quote_terms
 
     return quote_terms(terms.resources, terms.duration_seconds, PRICES)
 

@@ -12,7 +12,7 @@ from brownie import chain, web3
 
 from agora.chain.addresses import create_address
 from agora.chain.deployment import CONTRACTS, DeploymentNotFound, load
-from agora.chain.protocol import PROFILES, TOKEN
+from agora.market.protocol import PROFILES, TOKEN
 from marketkit import make_terms
 
 ROOT = Path(__file__).resolve().parents[2]

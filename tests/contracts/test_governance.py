@@ -10,8 +10,8 @@ import pytest
 from brownie import chain, web3
 from eth_utils import keccak
 
-from agora.chain.protocol import PROFILES, TOKEN
-from agora.chain.terms import quote
+from agora.market.protocol import PROFILES, TOKEN
+from agora.market.terms import quote
 from marketkit import CAPACITY, ENDPOINT, PRICES, make_terms, plain, price_of, reverts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))

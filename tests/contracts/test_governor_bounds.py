@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 
-from agora.chain.protocol import PROFILES, Range
+from agora.market.protocol import PROFILES, Range
 from conftest import SUPPLY
 from marketkit import plain, reverts
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from agora.chain.protocol import PUBLIC
+from agora.market.protocol import PUBLIC
 from conftest import PROVIDER_STAKE
 from marketkit import (
     COMPLETED, DISPUTED, MATCHED, RUNNING, SUBMITTED, job_of, next_block_at, plain, price_of, provider_of, reverts,

@@ -4,7 +4,7 @@ default close of a dispute the arbiter leaves unanswered."""
 import pytest
 from brownie import chain
 
-from agora.chain.protocol import PUBLIC, TOKEN
+from agora.market.protocol import PUBLIC, TOKEN
 from conftest import PROVIDER_STAKE
 from marketkit import (
     CAPACITY, COMPLETED, DISPUTED, ENDPOINT, MATCHED, OPEN, PRICES, REFUNDED, RUNNING, SLASHED, SUBMITTED,

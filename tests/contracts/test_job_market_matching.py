@@ -3,8 +3,8 @@
 import pytest
 from brownie import chain
 
-from agora.chain.protocol import PUBLIC, TOKEN
-from agora.chain.terms import HourlyPrices, Resources, label
+from agora.market.protocol import PUBLIC, TOKEN
+from agora.market.terms import HourlyPrices, Resources, label
 from conftest import PROVIDER_STAKE
 from marketkit import (
     A100, CAPACITY, COMPLETED, ENDPOINT, EU, H100, MATCHED, NONE, OPEN, PRICES, REFUNDED, RUNNING, SUBMITTED, US,

@@ -5,8 +5,8 @@ import pytest
 from brownie import chain
 from eth_abi import encode
 
-from agora.chain.protocol import PUBLIC
-from agora.chain.terms import JOB_TERMS_ABI, Resources, job_id
+from agora.market.protocol import PUBLIC
+from agora.market.terms import JOB_TERMS_ABI, Resources, job_id
 from conftest import PROVIDER_STAKE
 from marketkit import (
     COMPLETED, DISPUTED, JOB_MAX_PRICE, MATCHED, NONE, OPEN, REFUNDED, RUNNING, SUBMITTED, TOKEN, job_of, make_terms,

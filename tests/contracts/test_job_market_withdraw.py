@@ -4,7 +4,7 @@ import pytest
 from brownie import chain
 
 from agora.chain.addresses import create_address
-from agora.chain.protocol import PUBLIC
+from agora.market.protocol import PUBLIC
 from marketkit import CAPACITY, ENDPOINT, PRICES, TOKEN, make_terms, plain, provider_of, reverts
 
 

@@ -51,8 +51,8 @@ from brownie.test import given
 from hypothesis import HealthCheck, note, settings
 from hypothesis import strategies as st
 
-from agora.chain.protocol import TOKEN, ParamValues
-from agora.chain.terms import HourlyPrices, Resources, label, quote
+from agora.market.protocol import TOKEN, ParamValues
+from agora.market.terms import HourlyPrices, Resources, label, quote
 from marketkit import COMPLETED, DISPUTED, MATCHED, NONE, OPEN, REFUNDED, RUNNING, SLASHED, SUBMITTED, make_terms
 from marketkit import plain
 

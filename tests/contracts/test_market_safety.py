@@ -9,8 +9,8 @@ that now stops it, to the wei.
 import pytest
 from brownie import chain
 
-from agora.chain.protocol import PUBLIC, TOKEN
-from agora.chain.terms import HourlyPrices, Resources
+from agora.market.protocol import PUBLIC, TOKEN
+from agora.market.terms import HourlyPrices, Resources
 from conftest import PROVIDER_STAKE
 from marketkit import (
     CAPACITY, COMPLETED, ENDPOINT, MATCHED, OPEN, PRICES, REFUNDED, RUNNING, SLASHED, collateral_for, job_of,

@@ -4,7 +4,7 @@ the numbered versions of the parameters jobs settle under."""
 import brownie
 import pytest
 
-from agora.chain.protocol import PUBLIC, TOKEN
+from agora.market.protocol import PUBLIC, TOKEN
 from marketkit import plain, reverts
 
 ZERO = "0x0000000000000000000000000000000000000000"

@@ -3,8 +3,8 @@
 import pytest
 from brownie import chain
 
-from agora.chain.protocol import PUBLIC
-from agora.chain.terms import HourlyPrices, Resources, label, quote
+from agora.market.protocol import PUBLIC
+from agora.market.terms import HourlyPrices, Resources, label, quote
 from conftest import PROVIDER_STAKE
 from marketkit import (
     ACTIVE, CAPACITY, ENDPOINT, EU, H100, NONE, PAUSED, PRICES, TOKEN, US, job_of, plain, provider_of, reverts,

@@ -9,7 +9,7 @@ from brownie import web3
 from sqlalchemy import create_engine, select
 
 from agora.chain.deployment import CONTRACTS
-from agora.chain.protocol import PROFILES
+from agora.market.protocol import PROFILES
 from agora.config import Settings
 from agora.db.base import Base
 from agora.indexer.service import build_indexer

@@ -7,8 +7,8 @@ import itertools
 from brownie import chain, web3
 from eth_utils import keccak
 
-from agora.chain.protocol import PROFILES, TOKEN
-from agora.chain.terms import HourlyPrices, JobTerms, Resources, label
+from agora.market.protocol import PROFILES, TOKEN
+from agora.market.terms import HourlyPrices, JobTerms, Resources, label
 
 DEVNET = PROFILES["devnet"]
 P = DEVNET.params.initial

@@ -10,7 +10,7 @@ import pytest
 from brownie import chain, history, web3
 from sqlalchemy import create_engine, func, select
 
-from agora.chain.terms import Resources
+from agora.market.terms import Resources
 from agora.indexer.service import ReorgTooDeep
 from agora.db.models import ChainEvent
 from conftest import ROOT, dump

@@ -1,4 +1,4 @@
-"""agora.chain.terms: labels, the Python quote and job ids, checked against known values.
+"""agora.market.terms: labels, the Python quote and job ids, checked against known values.
 
 The contract side of the same functions is checked on-chain in
 tests/contracts/test_provider_registry.py (quote) and test_job_market_posting.py (ids).
@@ -9,7 +9,7 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from agora.chain.addresses import create_address
-from agora.chain.terms import (
+from agora.market.terms import (
     JOB_TERMS_ABI, HourlyPrices, JobTerms, LabelTooLong, Resources, job_id, label, label_text, quote,
 )
 
