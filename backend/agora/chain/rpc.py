@@ -16,7 +16,7 @@ from agora.errors import ChainError
 try:  # ujson parses large log responses about three times faster
     import ujson as _json
 except ImportError:  # pragma: no cover
-    import json as _json
+    import json as _json  # type: ignore[no-redef]
 
 
 class RpcError(ChainError):
@@ -84,4 +84,5 @@ class ChainRpc:
         return self.call("eth_getCode", [address, "latest"])
 
     def logs(self, from_block: int, to_block: int, addresses: list[str]) -> list[dict]:
-        return self.call("eth_getLogs", [{"fromBlock": hex(from_block), "toBlock": hex(to_block), "address": addresses}])
+        query = {"fromBlock": hex(from_block), "toBlock": hex(to_block), "address": addresses}
+        return self.call("eth_getLogs", [query])

@@ -11,7 +11,9 @@ field name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from eth_abi import decode
 from eth_utils import event_abi_to_log_topic
@@ -35,9 +37,22 @@ def _static_words(param: dict) -> int | None:
     if kind.endswith("]") or kind in ("string", "bytes"):
         return None
     if kind == "tuple":
-        sizes = [_static_words(c) for c in param["components"]]
-        return None if None in sizes else sum(sizes)
+        total = 0
+        for component in param["components"]:
+            size = _static_words(component)
+            if size is None:
+                return None
+            total += size
+        return total
     return 1
+
+
+def _size(param: dict) -> int:
+    """How many 32-byte words a type known to be static takes."""
+    words = _static_words(param)
+    if words is None:
+        raise ValueError(f"{param['type']} is dynamic")
+    return words
 
 
 def _word_source(param: dict, text: str, word: int | None) -> str:
@@ -45,10 +60,12 @@ def _word_source(param: dict, text: str, word: int | None) -> str:
     number `word` of it, or the whole of it (a topic) when `word` is None."""
     kind = param["type"]
     if kind == "tuple":
+        if word is None:
+            raise ValueError("a struct is never a topic: indexed structs are logged as their hash")
         parts, at = [], word
         for c in param["components"]:
             parts.append(f"{c['name']!r}: {_word_source(c, text, at)}")
-            at += _static_words(c)
+            at += _size(c)
         return "{" + ", ".join(parts) + "}"
     begin = 2 if word is None else 2 + 64 * word
     end = begin + 64
@@ -69,7 +86,7 @@ def _signed(value: int) -> int:
     return value - (1 << 256) if value >= 1 << 255 else value
 
 
-def _compile(indexed: tuple[dict, ...], data: tuple[dict, ...]):
+def _compile(indexed: tuple[dict, ...], data: tuple[dict, ...]) -> Callable[[list[str], str], dict]:
     """(topics, data hex) -> args for one event. Static fields are sliced by generated code;
     if any data field is dynamic, eth_abi decodes the data part.
 
@@ -80,18 +97,18 @@ def _compile(indexed: tuple[dict, ...], data: tuple[dict, ...]):
         value_type = _static_words(param) == 1 and param["type"] != "tuple"
         fields.append(f"{param['name']!r}: " + (_word_source(param, f"topics[{n}]", None) if value_type
                                                  else f"topics[{n}]"))
-    namespace = {"_signed": _signed}
+    namespace: dict[str, Any] = {"_signed": _signed}
     if all(_static_words(i) is not None for i in data):
         word = 0
         for param in data:
             fields.append(f"{param['name']!r}: {_word_source(param, 'data', word)}")
-            word += _static_words(param)
+            word += _size(param)
     else:
         types = [_type_string(i) for i in data]
 
         def dynamic(hex_data: str) -> dict:
             values = decode(types, bytes.fromhex(hex_data[2:]))
-            return {param["name"]: _plain(value, param) for param, value in zip(data, values)}
+            return {param["name"]: _plain(value, param) for param, value in zip(data, values, strict=True)}
 
         namespace["_dynamic"] = dynamic
         fields.append("**_dynamic(data)")
@@ -113,7 +130,7 @@ def _plain(value, param: dict):
         if kind.endswith("]"):
             element = {**param, "type": kind[: kind.rindex("[")]}
             return [_plain(v, element) for v in value]
-        return {c["name"]: _plain(v, c) for v, c in zip(value, param["components"])}
+        return {c["name"]: _plain(v, c) for v, c in zip(value, param["components"], strict=True)}
     if kind.endswith("]"):
         element = {**param, "type": kind[: kind.rindex("[")]}
         return [_plain(v, element) for v in value]
@@ -129,7 +146,7 @@ class _EventSpec:
     contract: str
     name: str
     # (topics, data hex) -> args
-    args: object
+    args: Callable[[list[str], str], dict]
 
 
 class EventDecoder:

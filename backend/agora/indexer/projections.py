@@ -8,6 +8,7 @@ store writes both, with the mutable rows' before-images, in the batch's transact
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from agora.indexer.decoder import DecodedEvent
@@ -56,7 +57,7 @@ def keys_of(events: list[DecodedEvent]) -> dict[str, set[str]]:
     return keys
 
 
-def referenced_keys(rows: dict[str, dict[str, dict | None]], events: list[DecodedEvent]) -> dict[str, set[str]]:
+def referenced_keys(rows: Mapping[str, Mapping[str, dict | None]], events: list[DecodedEvent]) -> dict[str, set[str]]:
     """The mutable rows a batch touches that its events do not name, given the rows loaded
     for `keys_of(events)`: the provider of a matched job the buyer cancels (the cancel
     releases its capacity and collateral, and JobCancelled does not name it).
@@ -201,7 +202,9 @@ class Projection:
         )
 
     def _on_ProviderRegistry_ProviderStatusChanged(self, e, a):
-        self._row("providers", a["provider"]).update(status=PROVIDER_STATUS[a["newStatus"]], updated_block=e.block_number)
+        self._row("providers", a["provider"]).update(
+            status=PROVIDER_STATUS[a["newStatus"]], updated_block=e.block_number
+        )
 
     def _on_ProviderRegistry_StakeAdded(self, e, a):
         self._row("providers", a["provider"]).update(stake=a["newStake"], updated_block=e.block_number)
@@ -344,8 +347,10 @@ class Projection:
         job["updated_block"] = e.block_number
 
     def _on_JobMarket_JobDisputed(self, e, a):
-        self._row("jobs", a["jobId"]).update(state="disputed", dispute_bond=a["bond"], deadline=a["arbitrationDeadline"],
-                                             arbitration_deadline=a["arbitrationDeadline"], updated_block=e.block_number)
+        self._row("jobs", a["jobId"]).update(
+            state="disputed", dispute_bond=a["bond"], deadline=a["arbitrationDeadline"],
+            arbitration_deadline=a["arbitrationDeadline"], updated_block=e.block_number,
+        )
 
     def _on_JobMarket_DisputeResolved(self, e, a):
         job = self._row("jobs", a["jobId"])
@@ -386,7 +391,7 @@ class Projection:
         self.rows["proposals"][key] = {
             "proposal_id": key, "proposer": a["proposer"], "description": a["description"],
             "actions": [{"target": t, "value": str(v), "calldata": c}
-                        for t, v, c in zip(a["targets"], a["values"], a["calldatas"])],
+                        for t, v, c in zip(a["targets"], a["values"], a["calldatas"], strict=False)],
             "vote_start": a["voteStart"], "vote_end": a["voteEnd"], "status": "created", "eta": None,
             "for_votes": 0, "against_votes": 0, "abstain_votes": 0,
             "created_block": e.block_number, "updated_block": e.block_number,

@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agora.chain.deployment import Deployment
-from agora.errors import AgoraError
 from agora.chain.rpc import BlockHeader, BlockNotFound, ChainRpc, RpcError, RpcUnavailable
+from agora.errors import AgoraError
 from agora.indexer import store
 from agora.indexer.decoder import EventDecoder
 from agora.indexer.projections import Projection, keys_of, referenced_keys
@@ -130,7 +130,8 @@ class RangeReader:
             except RpcError as exc:
                 # Providers cap ranges and result sizes in their own words; halve and retry.
                 if self.range.shrink():
-                    log.info("eth_getLogs refused %d blocks (%s); trying %d", to_block - start + 1, exc, self.range.size)
+                    log.info("eth_getLogs refused %d blocks (%s); trying %d",
+                             to_block - start + 1, exc, self.range.size)
                     continue
                 raise
             after = self.rpc.header(to_block)
@@ -175,6 +176,8 @@ class _Progress:
         self.at_head = False
 
     def advanced(self, result: StepResult) -> None:
+        if result.indexed_to is None or result.head is None:
+            return
         block, head = result.indexed_to, result.head
         self.events += result.events
         now = time.monotonic()
@@ -276,7 +279,7 @@ class Indexer:
         """Projects a prepared range and advances the checkpoint, in one transaction."""
         with self.sessions.begin() as session:
             store.skip_commit_flush(session)
-            locked = store.get_checkpoint(session, lock=True)
+            locked = store.existing_checkpoint(session, lock=True)
             if (locked.block_number, locked.block_hash) != (prepared.start - 1, prepared.parent_hash):
                 raise CheckpointMoved()
             before = store.load_rows(session, keys_of(prepared.events))
@@ -304,7 +307,7 @@ class Indexer:
         A block above the chain's head is not in the chain: a fork shorter than the index
         rolls back like any other."""
         with self.sessions.begin() as session:
-            checkpoint = store.get_checkpoint(session, lock=True)
+            checkpoint = store.existing_checkpoint(session, lock=True)
             if self._hash_at(checkpoint.block_number) == checkpoint.block_hash:
                 return checkpoint.block_number  # another indexer rolled back meanwhile
             for batch in store.batches_newest_first(session):

@@ -5,15 +5,25 @@ its undo history and checkpoint, rolling batches back. Runs inside the caller's 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Integer, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from agora.db.base import UINT256_DIGITS, Uint256, check_uint256
-
 from agora.db.models import (
-    APPEND_ONLY, MUTABLE, ChainEvent, Checkpoint, IndexedBatch, ParameterChange, Payout, Slash, UndoEntry, Vote,
+    APPEND_ONLY,
+    MUTABLE,
+    ChainEvent,
+    Checkpoint,
+    IndexedBatch,
+    ParameterChange,
+    Payout,
+    Slash,
+    UndoEntry,
+    Vote,
 )
 from agora.indexer.projections import Projection
 
@@ -40,9 +50,9 @@ def load_rows(session: Session, keys: dict[str, set[str]]) -> dict[str, dict[str
         model = MUTABLE[table]
         pk = _pk(model)
         found: dict[str, dict] = {}
-        wanted = sorted(wanted)
-        for i in range(0, len(wanted), CHUNK):
-            result = session.execute(select(model.__table__).where(pk.in_(wanted[i:i + CHUNK])))
+        ordered = sorted(wanted)
+        for i in range(0, len(ordered), CHUNK):
+            result = session.execute(select(model.__table__).where(pk.in_(ordered[i:i + CHUNK])))
             for row in result.mappings():
                 found[row[pk.name]] = dict(row)
         rows[table] = found
@@ -67,6 +77,14 @@ def get_checkpoint(session: Session, lock: bool = False) -> Checkpoint | None:
     return session.execute(query).scalar_one_or_none()
 
 
+def existing_checkpoint(session: Session, lock: bool = False) -> Checkpoint:
+    """The checkpoint, which the caller knows exists (it indexed or rolled back from it)."""
+    checkpoint = get_checkpoint(session, lock=lock)
+    if checkpoint is None:
+        raise LookupError("the indexer's checkpoint is gone: was the database reset under a running indexer?")
+    return checkpoint
+
+
 def start_checkpoint(session: Session, chain_id: int, block_number: int, block_hash: str) -> None:
     """Creates the checkpoint; only ever inserts. If another indexer created it meanwhile this
     fails with an IntegrityError (the caller reads theirs), instead of moving theirs back:
@@ -79,7 +97,7 @@ def start_checkpoint(session: Session, chain_id: int, block_number: int, block_h
 def set_checkpoint(session: Session, chain_id: int, block_number: int, block_hash: str) -> None:
     """Moves the checkpoint; the caller holds its row lock (get_checkpoint(lock=True)) and
     has checked it is where the caller's batch or rollback started."""
-    checkpoint = get_checkpoint(session)
+    checkpoint = existing_checkpoint(session)
     checkpoint.chain_id, checkpoint.block_number, checkpoint.block_hash = chain_id, block_number, block_hash
     session.flush()
 
@@ -100,7 +118,7 @@ def write_batch(
     session.add(batch)
     session.flush()
 
-    undo = []
+    undo: list[dict] = []
     for table, rows in projection.rows.items():
         if not rows:
             continue
@@ -118,9 +136,10 @@ def write_batch(
         )
     _bulk_insert(session, UndoEntry.__table__, undo)
 
-    for model, rows in ((ChainEvent, projection.events), (Slash, projection.slashes), (Payout, projection.payouts), (Vote, projection.votes),
-                        (ParameterChange, projection.parameter_changes)):
-        _bulk_insert(session, model.__table__, rows)
+    appended = ((ChainEvent, projection.events), (Slash, projection.slashes), (Payout, projection.payouts),
+                (Vote, projection.votes), (ParameterChange, projection.parameter_changes))
+    for appended_model, appended_rows in appended:
+        _bulk_insert(session, appended_model.__table__, appended_rows)
     return batch.id
 
 
@@ -142,6 +161,8 @@ def _bulk_insert(session: Session, table, rows: list[dict]) -> None:
         return
     line = _copy_line_writer(table, tuple(names))
     raw = connection.connection.driver_connection
+    if raw is None:
+        raise RuntimeError("PostgreSQL COPY needs the driver's connection, and the pool gave none")
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
             # COPY's text format built in chunks: cheaper than adapting value by value, and
@@ -181,8 +202,12 @@ def _copy_json(v) -> str:
 
 # Per column kind: value -> what the driver binds (SQLite) / COPY text (PostgreSQL), for
 # non-NULL values; both as the column types themselves would bind them.
-_TO_DRIVER = {_JSON: _dumps, _UINT: lambda v: str(check_uint256(v)).zfill(UINT256_DIGITS)}
-_TO_COPY = {_JSON: _copy_json, _UINT: lambda v: str(check_uint256(v)), _INTEGER: str, _TEXT: _copy_text}
+_TO_DRIVER: dict[str, Callable[[Any], Any]] = {
+    _JSON: _dumps, _UINT: lambda v: str(check_uint256(v)).zfill(UINT256_DIGITS),
+}
+_TO_COPY: dict[str, Callable[[Any], str]] = {
+    _JSON: _copy_json, _UINT: lambda v: str(check_uint256(v)), _INTEGER: str, _TEXT: _copy_text,
+}
 
 
 @lru_cache(maxsize=64)
@@ -205,8 +230,8 @@ def rollback_to(session: Session, block_number: int) -> None:
     above it (rows changed above it were restored from their before-images by undo_batch)."""
     for model in APPEND_ONLY:
         session.execute(delete(model).where(model.block_number > block_number))
-    for model, created in CREATED_AT.items():
-        session.execute(delete(model).where(getattr(model, created) > block_number))
+    for created_model, created in CREATED_AT.items():
+        session.execute(delete(created_model).where(getattr(created_model, created) > block_number))
 
 
 def undo_batch(session: Session, batch: IndexedBatch) -> None:

@@ -5,7 +5,8 @@ from agora.db.models.governance import ParameterChange, ParamsVersion, Proposal,
 from agora.db.models.market import Job, Payout, Provider, Slash
 
 __all__ = [
-    "ChainEvent", "Checkpoint", "IndexedBatch", "UndoEntry", "ParameterChange", "ParamsVersion", "Proposal", "Vote", "Job",
+    "ChainEvent", "Checkpoint", "IndexedBatch", "UndoEntry", "ParameterChange", "ParamsVersion", "Proposal", "Vote",
+    "Job",
     "Payout", "Provider", "Slash",
 ]
 

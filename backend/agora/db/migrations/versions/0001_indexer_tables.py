@@ -1,14 +1,14 @@
 """indexer tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 21:55:18.999460
 """
 
-from alembic import op
 import sqlalchemy as sa
-import agora.db.base
+from alembic import op
 
+import agora.db.base
 
 revision = '0001'
 down_revision = None

@@ -5,10 +5,10 @@ Revises: 0001
 Create Date: 2026-11-28 09:00:00.000000
 """
 
-from alembic import op
 import sqlalchemy as sa
-import agora.db.base
+from alembic import op
 
+import agora.db.base
 
 revision = '0002'
 down_revision = '0001'
