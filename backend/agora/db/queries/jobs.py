@@ -1,0 +1,91 @@
+"""Jobs: the open ones a matchmaker can match, and those due for each keeper action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agora.db.models import Job
+
+
+@dataclass(frozen=True)
+class PostedJob:
+    """A job's id and its terms as posted: everything `JobTerms` needs to be rebuilt
+    (spec_hash is 0x-hex, gpu_model and region are label text, "" for any)."""
+
+    job_id: str
+    buyer: str
+    max_price: int
+    spec_hash: str
+    duration_seconds: int
+    expires_at: int
+    salt: int
+    cpu_millicores: int
+    memory_mib: int
+    storage_gib: int
+    gpu_count: int
+    gpu_model: str
+    region: str
+
+
+@dataclass(frozen=True)
+class OpenJob(PostedJob):
+    """An Open job not yet expired."""
+
+    posted_block: int
+    attempts: int  # matches or takes so far
+
+
+@dataclass(frozen=True)
+class DueJob(PostedJob):
+    """A job whose window has closed: `deadline` is the end of the window the action
+    needs passed (expiry, accept, delivery, challenge or arbitration deadline)."""
+
+    state: str
+    provider: str | None
+    deadline: int
+
+
+_POSTED = [f.name for f in fields(PostedJob)]
+_OPEN = [getattr(Job, name) for name in _POSTED] + [Job.posted_block, Job.attempts]
+
+
+def open_jobs(session: Session, *, now: int, limit: int | None = None) -> list[OpenJob]:
+    """Open jobs a match or take could still reach (`now < expires_at`), oldest first."""
+    query = (select(*_OPEN).where(Job.state == "open", Job.expires_at > now)
+             .order_by(Job.posted_block, Job.job_id).limit(limit))
+    return [OpenJob(*row) for row in session.execute(query)]
+
+
+def _due(session: Session, state: str, deadline, passed) -> list[DueJob]:
+    query = (select(*(getattr(Job, name) for name in _POSTED), Job.state, Job.provider, deadline)
+             .where(Job.state == state, deadline.is_not(None), passed)
+             .order_by(deadline, Job.job_id))
+    return [DueJob(*row) for row in session.execute(query)]
+
+
+def due_for_reclaim(session: Session, *, now: int) -> list[DueJob]:
+    """Matched jobs whose accept deadline has passed (`now > deadline`): `reclaim`."""
+    return _due(session, "matched", Job.deadline, Job.deadline < now)
+
+
+def due_for_slash(session: Session, *, now: int) -> list[DueJob]:
+    """Running jobs past their delivery deadline (`now > deadline`): `slashMissedDeadline`."""
+    return _due(session, "running", Job.deadline, Job.deadline < now)
+
+
+def due_for_finalize(session: Session, *, now: int) -> list[DueJob]:
+    """Submitted jobs whose challenge window has closed (`now > challenge_deadline`): `finalize`."""
+    return _due(session, "submitted", Job.challenge_deadline, Job.challenge_deadline < now)
+
+
+def due_for_expire(session: Session, *, now: int) -> list[DueJob]:
+    """Open jobs at or past their expiry (`now >= expires_at`): `expire`."""
+    return _due(session, "open", Job.expires_at, Job.expires_at <= now)
+
+
+def due_for_close_dispute(session: Session, *, now: int) -> list[DueJob]:
+    """Disputed jobs whose arbitration window has closed (`now > arbitration_deadline`): `closeDispute`."""
+    return _due(session, "disputed", Job.arbitration_deadline, Job.arbitration_deadline < now)
