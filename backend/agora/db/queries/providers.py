@@ -50,4 +50,4 @@ _COLUMNS = [getattr(Provider, f.name) for f in fields(ActiveProvider)]
 def active_providers(session: Session) -> list[ActiveProvider]:
     """Every Active provider (not paused), by address."""
     query = select(*_COLUMNS).where(Provider.status == "active").order_by(Provider.address)
-    return [ActiveProvider(*row) for row in session.execute(query)]
+    return [ActiveProvider(*row._tuple()) for row in session.execute(query)]

@@ -50,4 +50,4 @@ def current_params(session: Session) -> CurrentParams | None:
     """The latest parameter version's values, or None before version 1 is indexed."""
     number = cast(ParamsVersion.version, BigInteger)  # stored as decimal text: "10" sorts before "9"
     row = session.execute(select(number, *_VALUES).order_by(number.desc()).limit(1)).first()
-    return None if row is None else CurrentParams(*row)
+    return None if row is None else CurrentParams(*row._tuple())
