@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agora.db.models import Job
+from agora.db.queries.rows import values
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,14 @@ def open_jobs(session: Session, *, now: int, limit: int | None = None) -> list[O
     """Open jobs a match or take could still reach (`now < expires_at`), oldest first."""
     query = (select(*_OPEN).where(Job.state == "open", Job.expires_at > now)
              .order_by(Job.posted_block, Job.job_id).limit(limit))
-    return [OpenJob(*row._tuple()) for row in session.execute(query)]
+    return [OpenJob(*values(row)) for row in session.execute(query)]
 
 
 def _due(session: Session, state: str, deadline, passed) -> list[DueJob]:
     query = (select(*(getattr(Job, name) for name in _POSTED), Job.state, Job.provider, deadline)
              .where(Job.state == state, deadline.is_not(None), passed)
              .order_by(deadline, Job.job_id))
-    return [DueJob(*row._tuple()) for row in session.execute(query)]
+    return [DueJob(*values(row)) for row in session.execute(query)]
 
 
 def due_for_reclaim(session: Session, *, now: int) -> list[DueJob]:

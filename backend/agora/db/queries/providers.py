@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agora.db.models import Provider
+from agora.db.queries.rows import values
 
 
 @dataclass(frozen=True)
@@ -50,4 +51,4 @@ _COLUMNS = [getattr(Provider, f.name) for f in fields(ActiveProvider)]
 def active_providers(session: Session) -> list[ActiveProvider]:
     """Every Active provider (not paused), by address."""
     query = select(*_COLUMNS).where(Provider.status == "active").order_by(Provider.address)
-    return [ActiveProvider(*row._tuple()) for row in session.execute(query)]
+    return [ActiveProvider(*values(row)) for row in session.execute(query)]

@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, cast, select
 from sqlalchemy.orm import Session
 
 from agora.db.models import Checkpoint, ParamsVersion
+from agora.db.queries.rows import values
 
 DEFAULT_INDEXER = "agora"  # the checkpoint name the indexer writes (agora.indexer.store.CHECKPOINT)
 
@@ -50,4 +51,4 @@ def current_params(session: Session) -> CurrentParams | None:
     """The latest parameter version's values, or None before version 1 is indexed."""
     number = cast(ParamsVersion.version, BigInteger)  # stored as decimal text: "10" sorts before "9"
     row = session.execute(select(number, *_VALUES).order_by(number.desc()).limit(1)).first()
-    return None if row is None else CurrentParams(*row._tuple())
+    return None if row is None else CurrentParams(*values(row))
