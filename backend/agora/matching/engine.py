@@ -294,10 +294,12 @@ class MatchingEngine:
         found = []
         # Within a class the first eligible providers are the best-ranked ones; take a few
         # per class so both tight fits and roomier, cheaper providers are considered.
+        # Each class is read at most 8 times that far, so refusals (mostly price or stake)
+        # cannot turn the lookup into a scan of a large class.
         per_class = max(4, self.max_candidates // 4)
         for key in bucket.classes_for(_cls(need[3]), _cls(need[0])):
             taken = 0
-            for _, _, slot in bucket.classes[key]:
+            for _, _, slot in bucket.classes[key][: 8 * per_class]:
                 scored = self._evaluate(slot, terms, need)
                 if scored is not None:
                     found.append((scored[0], scored[1], scored[2], slot))
@@ -341,6 +343,9 @@ class MatchingEngine:
         # single candidate) goes first, so it is not crowded out by a job with alternatives.
         ordered = []
         for position, job in enumerate(jobs):
+            if len(jobs) == 1:  # nothing to order
+                ordered.append((0, 0, 0, job))
+                break
             found = self.candidates(job)
             if not found:
                 continue
@@ -359,7 +364,7 @@ class MatchingEngine:
             self._book(slot, need, collateral, +1)
             chosen[position] = (job, need, score, price, collateral, slot)
 
-        if 0 < len(chosen) <= self.improve_limit:
+        if len(jobs) > 1 and 0 < len(chosen) <= self.improve_limit:
             unmatched = {position: job for _, _, position, job in ordered if position not in chosen}
             if len(unmatched) <= self.improve_limit:
                 self._improve(chosen, unmatched)
