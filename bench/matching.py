@@ -1,0 +1,114 @@
+"""Matching engine benchmark: 100,000 open jobs against 10,000 providers.
+
+    .venv/bin/python bench/matching.py [--jobs 100000] [--providers 10000] [--seed 1]
+
+Builds random providers (8 regions, 4 GPU models or none, sizes from 4 to 64 cores) and jobs
+(most name a region, a quarter need GPUs), indexes the providers once, then matches the jobs
+one at a time through the engine (as a matchmaker following new jobs would), timing each
+decision. Prints a Markdown table. Measures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))
+
+from agora.market.states import ProviderStatus  # noqa: E402
+from agora.market.terms import HourlyPrices, JobTerms, Resources, label  # noqa: E402
+from agora.matching import MatchingEngine, MatchRules, OpenJob, ProviderState  # noqa: E402
+
+TOKEN = 10**18
+REGIONS = [label(r) for r in ("eu-west", "eu-north", "us-east", "us-west", "ap-south", "ap-east", "sa-east", "af-south")]
+MODELS = [label(m) for m in ("A100", "H100", "L4", "T4")]
+
+
+def providers(n: int, rng: random.Random) -> list[ProviderState]:
+    out = []
+    for i in range(n):
+        cores = rng.choice((4, 8, 16, 32, 64))
+        gpus = rng.choice((0, 0, 1, 2, 4, 8))
+        out.append(ProviderState(
+            address=f"0x{i + 1:040x}",
+            status=ProviderStatus.ACTIVE,
+            capacity=Resources(cores * 1000, cores * 4096, cores * 50, gpus, rng.choice(MODELS) if gpus else label(""),
+                               rng.choice(REGIONS)),
+            used=Resources(0, 0, 0, 0),
+            prices=HourlyPrices(rng.randint(5, 50) * 10**7, rng.randint(1, 10) * 10**7, rng.randint(5, 300) * 10**8,
+                                rng.randint(1, 10) * 10**5),
+            stake=rng.randint(150, 5_000) * TOKEN,
+            completed=rng.randint(0, 500), missed_deadlines=rng.randint(0, 5), lapsed_matches=rng.randint(0, 5),
+            disputes_lost=rng.randint(0, 2),
+        ))
+    return out
+
+
+def jobs(n: int, rng: random.Random, now: int) -> list[OpenJob]:
+    out = []
+    for i in range(n):
+        gpus = rng.choice((0, 0, 0, 1, 2)) if rng.random() < 0.5 else 0
+        resources = Resources(
+            rng.choice((250, 500, 1000, 2000, 4000)), rng.choice((512, 1024, 4096, 8192)), rng.randint(0, 50), gpus,
+            rng.choice(MODELS + [label("")]) if gpus else label(""),
+            rng.choice(REGIONS) if rng.random() < 0.8 else label(""),
+        )
+        terms = JobTerms("0x" + "11" * 20, rng.randint(1, 200) * TOKEN, b"\x01" * 32, rng.randint(600, 4 * 3600),
+                         now + 3600, i, resources)
+        out.append(OpenJob(i.to_bytes(32, "big"), terms))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--providers", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    now = 1_700_000_000
+    rules = MatchRules(min_provider_stake=100 * TOKEN, collateral_ratio_bps=15_000, min_job_collateral=1 * TOKEN, now=now)
+    listed = providers(args.providers, rng)
+    open_jobs = jobs(args.jobs, rng, now)
+
+    started = time.perf_counter()
+    engine = MatchingEngine(listed, rules)
+    index_seconds = time.perf_counter() - started
+
+    latencies = []
+    placed = 0
+    started = time.perf_counter()
+    for job in open_jobs:
+        t0 = time.perf_counter()
+        placed += len(engine.match([job]))
+        latencies.append(time.perf_counter() - t0)
+    total = time.perf_counter() - started
+
+    # The same jobs as one batch on a fresh index (regret order; no local search at this size).
+    engine = MatchingEngine(listed, rules)
+    started = time.perf_counter()
+    batch_placed = len(engine.match(open_jobs))
+    batch_total = time.perf_counter() - started
+
+    q = statistics.quantiles(latencies, n=100)
+    print(f"{args.jobs:,} open jobs, {args.providers:,} providers, Python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} CPUs\n")
+    print("| measure | value |")
+    print("|---|---:|")
+    print(f"| index {args.providers:,} providers | {index_seconds * 1000:,.0f} ms |")
+    print(f"| jobs placed, one at a time | {placed:,} of {args.jobs:,} |")
+    print(f"| placements per second, one at a time | {placed / total:,.0f} |")
+    print(f"| decisions per second, one at a time | {args.jobs / total:,.0f} |")
+    print(f"| decision latency p50 (per job) | {q[49] * 1000:.2f} ms |")
+    print(f"| decision latency p99 (per job) | {q[98] * 1000:.2f} ms |")
+    print(f"| jobs placed, one batch of {args.jobs:,} | {batch_placed:,} |")
+    print(f"| placements per second, one batch | {batch_placed / batch_total:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()
