@@ -88,6 +88,9 @@ class ScoreWeights:
     packing: float = 0.2
 
 
+DEFAULT_WEIGHTS = ScoreWeights()
+
+
 @dataclass(frozen=True)
 class Proposal:
     job_id: bytes
@@ -200,7 +203,7 @@ class MatchingEngine:
         self,
         providers: list[ProviderState],
         rules: MatchRules,
-        weights: ScoreWeights = ScoreWeights(),
+        weights: ScoreWeights = DEFAULT_WEIGHTS,
         *,
         max_candidates: int = 64,
         improve_limit: int = 64,
@@ -341,10 +344,10 @@ class MatchingEngine:
     def _match(self, jobs: list[OpenJob]) -> list[Proposal]:
         # Regret order: a job whose best choice is much better than its next (or that has a
         # single candidate) goes first, so it is not crowded out by a job with alternatives.
-        ordered = []
+        ordered: list[tuple[float, int, int, OpenJob]] = []
         for position, job in enumerate(jobs):
             if len(jobs) == 1:  # nothing to order
-                ordered.append((0, 0, 0, job))
+                ordered.append((0.0, 0, 0, job))
                 break
             found = self.candidates(job)
             if not found:
@@ -445,7 +448,7 @@ def match_jobs(
     providers: list[ProviderState],
     jobs: list[OpenJob],
     rules: MatchRules,
-    weights: ScoreWeights = ScoreWeights(),
+    weights: ScoreWeights = DEFAULT_WEIGHTS,
     **options,
 ) -> list[Proposal]:
     """One batch: index `providers`, match `jobs`, return the proposals."""
