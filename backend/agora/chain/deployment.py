@@ -1,8 +1,8 @@
 """The deployment file: where a chain's Agora contracts live, as the deploy script wrote it.
 
-`deployments/<chain id>.json` names each contract's address and the build artifact that
-holds its ABI, the block the deployment started at (where indexers begin), the profile
-and the governance settings.
+`deployments/<chain id>.json` names each contract's address (and the build artifact its
+ABI came from; the ABIs themselves are packaged in agora, see `abis.py`), the block the
+deployment started at (where indexers begin), the profile and the governance settings.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from agora.chain.abis import abi as packaged_abi
 from agora.errors import DeploymentError
 
 CONTRACTS = ("AgoraToken", "TimelockController", "AgoraGovernor", "ProtocolParams", "ProviderRegistry", "JobMarket")
@@ -36,17 +37,13 @@ class Deployment:
         return self.addresses[name]
 
     def abi(self, name: str, root: Path | None = None) -> list:
-        path = Path(self.abi_paths[name])
-        if not path.is_absolute() and root is not None:
-            path = root / path
-        try:
-            return json.loads(path.read_text())["abi"]
-        except FileNotFoundError:
-            raise DeploymentError(f"the ABI artifact of {name} is missing ({path}): compile the contracts "
-                                  f"(brownie compile), or set AGORA_BUILD_DIR to the build they came from") from None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise DeploymentError(f"the ABI artifact of {name} ({path}) is unreadable ({exc!r}): compile the "
-                                  f"contracts again (brownie compile)") from None
+        """The ABI of a contract the deployment names, from the ABIs packaged in agora (the
+        file's `abi` entries, paths into brownie's build, are kept only for compatibility;
+        `root` is ignored)."""
+        if name not in self.addresses:
+            raise DeploymentError(f"the deployment file names no {name} (it names {', '.join(self.addresses)}): "
+                                  f"{REDEPLOY}")
+        return packaged_abi(name)
 
     def check_on_chain(self, rpc, path: Path | str = "the deployment file") -> None:
         """Refuses a deployment the chain does not hold: its deploy block above the head, or

@@ -193,7 +193,7 @@ class _Progress:
 
 class Indexer:
     def __init__(self, sessions: sessionmaker[Session], rpc: ChainRpc, deployment: Deployment, *,
-                 build_root: Path, confirmations: int, history_blocks: int, block_range: AdaptiveRange,
+                 build_root: Path | None = None, confirmations: int, history_blocks: int, block_range: AdaptiveRange,
                  poll_interval: float = 0.1, prefetch: str = "thread"):
         if prefetch not in ("thread", "off"):
             raise IndexerError(f"prefetch must be thread or off, not {prefetch!r}")
@@ -204,7 +204,7 @@ class Indexer:
         self.history_blocks = history_blocks
         self.poll_interval = poll_interval
         self.prefetch = prefetch
-        contracts = {name: (deployment.address(name), deployment.abi(name, root=build_root))
+        contracts = {name: (deployment.address(name), deployment.abi(name))
                      for name in INDEXED_CONTRACTS if name in deployment.addresses}
         self.reader = RangeReader(rpc, EventDecoder(contracts), [a for a, _ in contracts.values()], block_range)
         self.treasury = deployment.raw.get("treasury", deployment.addresses.get("TimelockController", "")).lower()
@@ -374,7 +374,7 @@ def build_indexer(settings, *, database_url: str | None = None) -> Indexer:
     """An indexer from settings: the deployment file of the chain at `settings.rpc_url`.
 
     Checks, before it writes anything: that a chain answers, that its deployment file is
-    complete with every ABI artifact, that the chain holds that deployment (deploy block
+    complete and every packaged ABI readable, that the chain holds that deployment (deploy block
     at or below the head, code at every address), then that the database opens and is at a
     known migration, which it brings to the latest."""
     from agora.chain.deployment import deployment_path, load
@@ -387,16 +387,15 @@ def build_indexer(settings, *, database_url: str | None = None) -> Indexer:
     except RpcUnavailable as exc:
         raise IndexerError(f"no chain answers at {settings.rpc_url} (set AGORA_RPC_URL): {exc}") from exc
     deployment = load(settings.deployments_dir, chain_id)
-    build_root = settings.build_dir.parents[1]
     for name in INDEXED_CONTRACTS:
         if name in deployment.addresses:
-            deployment.abi(name, root=build_root)
+            deployment.abi(name)
     deployment.check_on_chain(rpc, deployment_path(settings.deployments_dir, chain_id))
     url = database_url or settings.database_url
     upgrade(url)
     return Indexer(
         make_sessionmaker(make_engine(url)), rpc, deployment,
-        build_root=build_root, confirmations=settings.confirmations,
+        confirmations=settings.confirmations,
         history_blocks=settings.reorg_history_blocks,
         block_range=AdaptiveRange(settings.initial_block_range, settings.min_block_range, settings.max_block_range,
                                   settings.target_logs_per_batch),
