@@ -19,8 +19,8 @@ def tune_garbage_collector() -> None:
 
 
 def _index(args) -> int:
+    from agora.app import build_indexer
     from agora.config import get_settings
-    from agora.indexer.service import build_indexer
 
     indexer = build_indexer(get_settings())
     tune_garbage_collector()
@@ -34,10 +34,10 @@ def _index(args) -> int:
 
 
 def _status(_args) -> int:
-    from agora.config import get_settings
-    from agora.indexer.service import build_indexer
+    """Where the index stands; reads only (it never migrates: an old schema is reported)."""
+    from agora.app import App
 
-    s = build_indexer(get_settings()).status()
+    s = App().indexer().status()
     if s.rollback_pending:
         print(f"chain {s.chain_id}: head {s.head}, indexed {s.indexed}: the chain switched to a shorter fork; "
               f"rollback pending (the indexer rolls back to the common ancestor on its next step)")
@@ -47,12 +47,61 @@ def _status(_args) -> int:
 
 
 def _db_upgrade(_args) -> int:
-    from agora.config import get_settings
-    from agora.db.migrate import upgrade
+    from agora.app import App
 
-    upgrade(get_settings().database_url)
+    App().migrate()
     print("database schema is up to date")
     return 0
+
+
+def _once(service: str):
+    def run(_args) -> int:
+        from agora.app import App
+
+        app = App()
+        report = app.matchmaker().run_once() if service == "match" else app.keeper().run_once()
+        print(report.line())
+        return 0
+
+    return run
+
+
+def _worker(_args) -> int:
+    from agora.config import get_settings
+    from agora.worker.broker import Broker, BrokerError
+    from agora.worker.tasks import configure, worker_argv
+
+    settings = get_settings()
+    if not settings.worker.redis_url:
+        raise BrokerError("AGORA_REDIS_URL is empty: a lone worker needs the node's Redis (`agora node` starts an "
+                          "embedded one for its own worker and beat)")
+    broker = Broker(settings.worker.redis_url)
+    broker.check()
+    configure(settings, broker.celery_url).worker_main(worker_argv(settings))
+    return 0
+
+
+def _beat(_args) -> int:
+    from agora.config import get_settings
+    from agora.worker.broker import Broker, BrokerError, node_id
+    from agora.worker.tasks import configure
+
+    settings = get_settings()
+    if not settings.worker.redis_url:
+        raise BrokerError("AGORA_REDIS_URL is empty: the beat needs the node's Redis (`agora node` starts an "
+                          "embedded one for its own worker and beat)")
+    broker = Broker(settings.worker.redis_url)
+    broker.check()
+    settings.worker.state_dir.mkdir(parents=True, exist_ok=True)
+    schedule = settings.worker.state_dir / f"beat-{node_id(settings)}"
+    configure(settings, broker.celery_url).start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
+    return 0
+
+
+def _node(args) -> int:
+    from agora.node import run_node
+
+    return run_node(progress_seconds=args.progress)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +110,15 @@ def main(argv: list[str] | None = None) -> int:
     index = commands.add_parser("index", help="index the chain into the database (backfill, then follow the head)")
     index.add_argument("--until", type=int, default=None, help="stop once this block is indexed")
     index.set_defaults(run=_index)
-    commands.add_parser("status", help="show the indexer's position").set_defaults(run=_status)
+    commands.add_parser("status", help="show the indexer's position (reads only)").set_defaults(run=_status)
+    node = commands.add_parser("node", help="run a whole node: migrations, embedded Redis if none is set, "
+                                            "worker and beat (indexer, matchmaker, keeper) until Ctrl-C")
+    node.add_argument("--progress", type=float, default=5.0, help="seconds between progress lines")
+    node.set_defaults(run=_node)
+    commands.add_parser("worker", help="a Celery worker of this node (AGORA_REDIS_URL)").set_defaults(run=_worker)
+    commands.add_parser("beat", help="the Celery beat of this node (AGORA_REDIS_URL)").set_defaults(run=_beat)
+    commands.add_parser("match", help="one matchmaker round, then exit").set_defaults(run=_once("match"))
+    commands.add_parser("keep", help="one keeper round, then exit").set_defaults(run=_once("keep"))
     db = commands.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(run=_db_upgrade)

@@ -1,7 +1,7 @@
 """Contract bindings over web3.py, built from a deployment file and the ABIs packaged in
 agora, and the decoding of reverts into the contracts' own error names and arguments.
 
-    contracts = MarketContracts.connect(settings.rpc_url, deployment)
+    contracts = MarketContracts.connect(settings.chain.rpc_url, deployment)
     contracts.params.functions.version().call()
     try:
         contracts.market.functions.matchJob(terms.as_tuple(), provider, price).call({"from": me})

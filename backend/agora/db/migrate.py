@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
 
 from agora.db.session import _shown, open_database
 from agora.errors import DatabaseError
@@ -42,3 +43,24 @@ def upgrade(url: str, revision: str = "head") -> None:
             command.upgrade(config, revision)
     finally:
         engine.dispose()
+
+
+def require_latest(engine: Engine, url: str) -> None:
+    """DatabaseError unless the database is at the latest migration: the services read and
+    write a schema they know, and only `agora db upgrade` (or a command that starts a node)
+    changes it."""
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    config = alembic_config(url)
+    scripts = ScriptDirectory.from_config(config)
+    latest = set(scripts.get_heads())
+    if current == latest:
+        return
+    known = {script.revision for script in scripts.walk_revisions()}
+    if current - known:
+        raise DatabaseError(f"the database at {_shown(url)} is at migration {sorted(current - known)[0]!r}, which this "
+                            f"version of Agora does not know (a newer version migrated it?): run that version, or use "
+                            f"another AGORA_DATABASE_URL")
+    state = "empty" if not current else f"at migration {sorted(current)[0]!r}"
+    raise DatabaseError(f"the database at {_shown(url)} is {state}, not at the latest schema {sorted(latest)[0]!r}: "
+                        f"run `agora db upgrade` (or start the node, which migrates)")

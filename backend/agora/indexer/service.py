@@ -368,36 +368,3 @@ class Indexer:
             chain_id=self.deployment.chain_id, head=head, indexed=indexed, lag=max(0, head - indexed),
             finalized=min(indexed, head - self.confirmations),
         )
-
-
-def build_indexer(settings, *, database_url: str | None = None) -> Indexer:
-    """An indexer from settings: the deployment file of the chain at `settings.rpc_url`.
-
-    Checks, before it writes anything: that a chain answers, that its deployment file is
-    complete and every packaged ABI readable, that the chain holds that deployment (deploy block
-    at or below the head, code at every address), then that the database opens and is at a
-    known migration, which it brings to the latest."""
-    from agora.chain.deployment import deployment_path, load
-    from agora.db.migrate import upgrade
-    from agora.db.session import make_engine, make_sessionmaker
-
-    rpc = ChainRpc(settings.rpc_url)
-    try:
-        chain_id = rpc.chain_id()
-    except RpcUnavailable as exc:
-        raise IndexerError(f"no chain answers at {settings.rpc_url} (set AGORA_RPC_URL): {exc}") from exc
-    deployment = load(settings.deployments_dir, chain_id)
-    for name in INDEXED_CONTRACTS:
-        if name in deployment.addresses:
-            deployment.abi(name)
-    deployment.check_on_chain(rpc, deployment_path(settings.deployments_dir, chain_id))
-    url = database_url or settings.database_url
-    upgrade(url)
-    return Indexer(
-        make_sessionmaker(make_engine(url)), rpc, deployment,
-        confirmations=settings.confirmations,
-        history_blocks=settings.reorg_history_blocks,
-        block_range=AdaptiveRange(settings.initial_block_range, settings.min_block_range, settings.max_block_range,
-                                  settings.target_logs_per_batch),
-        poll_interval=settings.poll_interval_seconds, prefetch=settings.indexer_prefetch,
-    )

@@ -29,7 +29,7 @@ from agora.db.queries import (
     indexed_block,
     open_jobs,
 )
-from agora.indexer.service import build_indexer
+from agora.app import build_indexer
 from agora.market.protocol import PROFILES, TOKEN
 from agora.market.terms import JobTerms, Resources, label
 
@@ -84,7 +84,7 @@ def market(AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderReg
     system.registry.pause({"from": paused})
     chain.mine(3)  # past the indexer's confirmations
     settings = dict(rpc_url=web3.provider.endpoint_uri, deployments_dir=directory,
-                    build_dir=ROOT / "build" / "contracts", confirmations=2, poll_interval_seconds=0.02)
+                    confirmations=2, poll_interval_seconds=0.02)
     return system, scenario, settings, [str(a.address) for a in scenario.providers + [paused]]
 
 

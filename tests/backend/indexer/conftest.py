@@ -12,7 +12,7 @@ from agora.chain.deployment import CONTRACTS
 from agora.market.protocol import PROFILES
 from agora.config import Settings
 from agora.db.base import Base
-from agora.indexer.service import build_indexer
+from agora.app import build_indexer
 from deploy import deploy
 from marketscenario import Scenario, System
 
@@ -48,7 +48,7 @@ def scenario(system, accounts):
 def settings_for(deployments):
     def settings(database_url: str, **overrides) -> Settings:
         values = dict(rpc_url=web3.provider.endpoint_uri, deployments_dir=deployments,
-                      build_dir=ROOT / "build" / "contracts", database_url=database_url, confirmations=2,
+                      database_url=database_url, confirmations=2,
                       poll_interval_seconds=0.02)
         values.update(overrides)
         return Settings(**values)

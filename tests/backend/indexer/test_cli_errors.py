@@ -26,7 +26,7 @@ ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
 
 def agora(args: list[str], cwd: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
     values = {"PATH": "/usr/bin:/bin", "AGORA_RPC_URL": web3.provider.endpoint_uri,
-              "AGORA_DEPLOYMENTS_DIR": str(cwd / "deployments"), "AGORA_BUILD_DIR": str(ROOT / "build" / "contracts"),
+              "AGORA_DEPLOYMENTS_DIR": str(cwd / "deployments"),
               "AGORA_DATABASE_URL": f"sqlite:///{cwd / 'db' / 'agora.db'}"}
     values.update(env)
     return subprocess.run([str(AGORA), *args], env=values, cwd=cwd, capture_output=True, text=True, timeout=timeout)
@@ -95,7 +95,7 @@ def test_StaleAbiPathsAndNoBuildFolderDoNotMatter(tmp_path):
     folder are not read. (A missing packaged ABI is tests/backend/chain/test_abis.py's case.)
     What stops this deployment is the chain, which holds no code at its made-up addresses."""
     deployment_file(tmp_path, a_deployment(abi="build/contracts/gone/{}.json"))
-    run = agora(["index"], tmp_path, AGORA_BUILD_DIR=str(tmp_path / "no-build"))
+    run = agora(["index"], tmp_path)
     assert_one_line(run, "has no code there")
     assert "ABI" not in run.stderr
 

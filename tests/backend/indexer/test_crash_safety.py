@@ -37,8 +37,8 @@ def test_KilledAtRandomPointsEndsWithTheRowsOfAnUninterruptedRun(database_url, s
         scenario.run_job(scenario.providers[i % 2], scenario.buyers[i % 2], "confirm" if i % 3 else "finalize")
     target = chain.height
     settings = settings_for(database_url, max_block_range=1, initial_block_range=1)
-    env = {**os.environ, "AGORA_RPC_URL": settings.rpc_url, "AGORA_DEPLOYMENTS_DIR": str(deployments),
-           "AGORA_BUILD_DIR": str(settings.build_dir), "AGORA_DATABASE_URL": database_url,
+    env = {**os.environ, "AGORA_RPC_URL": settings.chain.rpc_url, "AGORA_DEPLOYMENTS_DIR": str(deployments),
+           "AGORA_DATABASE_URL": database_url,
            "AGORA_MAX_BLOCK_RANGE": "1", "AGORA_INITIAL_BLOCK_RANGE": "1", "PYTHONPATH": str(ROOT / "backend")}
     command = [sys.executable, "-m", "agora.cli", "index", "--until", str(target)]
 

@@ -148,7 +148,7 @@ def test_CliIndexesAndReportsStatus(database_url, scenario, settings_for, deploy
     scenario.setup()
     scenario.run_job()
     s = settings_for(database_url)
-    env = {"AGORA_RPC_URL": s.rpc_url, "AGORA_DEPLOYMENTS_DIR": str(deployments), "AGORA_BUILD_DIR": str(s.build_dir),
+    env = {"AGORA_RPC_URL": s.chain.rpc_url, "AGORA_DEPLOYMENTS_DIR": str(deployments),
            "AGORA_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT / "backend"), "PATH": "/usr/bin:/bin"}
     run = subprocess.run([sys.executable, "-m", "agora.cli", "index", "--until", str(chain.height)], env=env,
                          capture_output=True, text=True, timeout=120)
@@ -168,7 +168,7 @@ def test_CliSaysClearlyWhenNoChainAnswers(tmp_path):
 
 def test_CliSaysClearlyWhenTheChainHasNoDeployment(tmp_path, settings_for):
     s = settings_for(f"sqlite:///{tmp_path / 'x.db'}")
-    env = {"AGORA_RPC_URL": s.rpc_url, "AGORA_DEPLOYMENTS_DIR": str(tmp_path / "none"),
+    env = {"AGORA_RPC_URL": s.chain.rpc_url, "AGORA_DEPLOYMENTS_DIR": str(tmp_path / "none"),
            "AGORA_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "PYTHONPATH": str(ROOT / "backend"),
            "PATH": "/usr/bin:/bin"}
     run = subprocess.run([sys.executable, "-m", "agora.cli", "index"], env=env, capture_output=True, text=True)

@@ -124,7 +124,7 @@ def test_AForkShorterThanTheIndexRollsBackAtOnce(database_url, scenario, indexer
     assert head == ancestor + 10 and indexer.indexed_block() == tip == ancestor + 30
 
     s = settings_for(database_url)
-    env = {"AGORA_RPC_URL": s.rpc_url, "AGORA_DEPLOYMENTS_DIR": str(deployments), "AGORA_BUILD_DIR": str(s.build_dir),
+    env = {"AGORA_RPC_URL": s.chain.rpc_url, "AGORA_DEPLOYMENTS_DIR": str(deployments),
            "AGORA_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT / "backend"), "PATH": "/usr/bin:/bin"}
     line = subprocess.run([sys.executable, "-m", "agora.cli", "status"], env=env, capture_output=True, text=True,
                           timeout=60).stdout

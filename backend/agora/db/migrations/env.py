@@ -8,7 +8,7 @@ from agora.db.base import Base
 from agora.db.session import make_engine
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
+url = config.get_main_option("sqlalchemy.url") or get_settings().database.database_url
 
 
 def run_offline() -> None:
