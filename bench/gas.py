@@ -19,16 +19,13 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "backend"))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 from brownie import _config, network, project  # noqa: E402
-
+from deploy import deploy  # noqa: E402
 from eth_utils import keccak  # noqa: E402
 
 from agora.market.protocol import PROFILES, PUBLIC, TOKEN  # noqa: E402
 from agora.market.terms import HourlyPrices, JobTerms, Resources, label  # noqa: E402
-from deploy import deploy  # noqa: E402
 
 CAPACITY = Resources(256_000, 1_048_576, 10_000, 8, label("A100"), label("eu-west"))
 PRICES = HourlyPrices(10**8, 10**7, 2 * 10**9, 10**6)

@@ -27,15 +27,13 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "backend"))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from agora.app import build_indexer  # noqa: E402
+from agora.config import Settings  # noqa: E402
 from agora.market.protocol import PROFILES, TOKEN  # noqa: E402
 from agora.market.terms import JobTerms, Resources  # noqa: E402
-from agora.config import Settings  # noqa: E402
-from agora.app import build_indexer  # noqa: E402
 
 POSTGRES_ADMIN = os.environ.get("AGORA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 JOBS_PER_TX = 150

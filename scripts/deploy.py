@@ -58,8 +58,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "backend") not in sys.path:
-    sys.path.insert(0, str(ROOT / "backend"))
 
 from eth_utils import is_checksum_address, keccak, to_checksum_address  # noqa: E402
 

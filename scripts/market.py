@@ -20,8 +20,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "backend"))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 STATE_DIR = Path(os.environ.get("AGORA_STATE_DIR", ROOT / ".agora"))
 DEPLOYMENTS_DIR = Path(os.environ.get("AGORA_DEPLOYMENTS_DIR", ROOT / "deployments"))

@@ -17,6 +17,15 @@ RULES = {
     "chain": ({"chain", "market", "errors", "config"}, {"sqlalchemy", "fastapi"}),
     "db": ({"db", "config", "errors"}, {"web3", "fastapi", "celery"}),
     "indexer": ({"indexer", "chain", "db", "market", "config", "errors"}, {"eth_account"}),
+    # The sender signs and sends; it keeps its nonces and records in the database.
+    "sender": ({"sender", "chain", "db", "market", "config", "errors"}, {"fastapi", "celery", "brownie"}),
+    # Services: read model in, engine decides, sender out. They know no web and no task queue.
+    "matchmaker": ({"matchmaker", "matching", "market", "chain", "db", "sender", "config", "errors"},
+                   {"fastapi", "celery", "redis", "brownie"}),
+    "keeper": ({"keeper", "matchmaker", "market", "chain", "db", "sender", "config", "errors"},
+               {"fastapi", "celery", "redis", "brownie"}),
+    # The worker is a thin shell: tasks call services built by the composition root (agora.app).
+    "worker": ({"worker", "app", "chain", "config", "errors"}, {"fastapi", "brownie"}),
 }
 
 
@@ -46,9 +55,17 @@ def violations(part: str) -> list[str]:
     return sorted(found)
 
 
-@pytest.mark.parametrize("part", [p for p in RULES if (PACKAGE / p).is_dir()])
+@pytest.mark.parametrize("part", list(RULES))
 def test_NoForbiddenImports(part):
+    assert (PACKAGE / part).is_dir(), f"DESIGN.md names agora.{part}, which is missing"
     assert violations(part) == []
+
+
+def test_NoServiceImportsBrownie():
+    """brownie is a development tool (contracts, deploy script): nothing in agora needs it at run time."""
+    found = [f"{path.relative_to(PACKAGE)} imports {name}" for path in sorted(PACKAGE.rglob("*.py"))
+             for name in imports_of(path) if name.split(".")[0] == "brownie"]
+    assert found == []
 
 
 def test_TheCheckSeesAForbiddenImport(tmp_path, monkeypatch):

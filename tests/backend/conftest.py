@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from pathlib import Path
 
@@ -11,8 +10,6 @@ import pytest
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 POSTGRES_ADMIN_URL = os.environ.get("AGORA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -46,3 +43,57 @@ def database_url(request, tmp_path):
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+# -- a live market and nodes on it (matchmaker, keeper, node tests) -------------------------
+
+
+@pytest.fixture
+def live(AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket, accounts, tmp_path):
+    """A fresh devnet deployment with two registered providers and two funded buyers."""
+    from brownie import web3
+    from deploy import deploy
+    from marketscenario import Scenario, System
+
+    from agora.chain.deployment import CONTRACTS
+    from agora.market.protocol import PROFILES
+
+    found = (AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket)
+    containers = type("Containers", (), {**dict(zip(CONTRACTS, found, strict=True)), "AgoraTimelock": AgoraTimelock})
+    distribution = {str(a.address): 100_000_000 * 10**18 for a in list(accounts)[1:9]}
+    directory = tmp_path / "deployments"
+    record = deploy(containers, accounts[0], profile=PROFILES["devnet"], distribution=distribution,
+                    arbiter=str(accounts[9].address), directory=directory, quiet=True)
+    scenario = Scenario(System(containers, record), accounts)
+    scenario.setup()
+    scenario.deployments = directory
+    scenario.rpc_url = web3.provider.endpoint_uri
+    return scenario
+
+
+@pytest.fixture
+def node_app(live, accounts, tmp_path):
+    """make(name, **settings) -> an agora.app.App for a node with a fresh funded wallet and a
+    SQLite database of its own, migrated; the matchmaker's stagger is off unless given."""
+    from eth_account import Account
+
+    from agora.app import App
+    from agora.config import Settings
+
+    apps = []
+
+    def make(name: str = "node", **overrides):
+        wallet = Account.create()
+        accounts[0].transfer(wallet.address, 10 * 10**18)
+        values = dict(rpc_url=live.rpc_url, deployments_dir=live.deployments,
+                      database_url=f"sqlite:///{tmp_path / name}.db", private_key=wallet.key.hex(),
+                      stagger_seconds=0, confirmations=0)
+        values.update(overrides)
+        app = App(Settings(**values))
+        app.migrate()
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.close()

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from brownie import chain, web3
+from marketkit import make_terms
 
 from agora.chain.addresses import create_address
 from agora.chain.deployment import CONTRACTS, DeploymentNotFound, load
 from agora.market.protocol import PROFILES, TOKEN
-from marketkit import make_terms
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
 from deploy import ARTIFACTS, STEPS, DeployError, config_from_env, deploy  # noqa: E402
 
 ZERO = "0x" + "0" * 40
@@ -29,7 +27,7 @@ SHARE = 50_000_000 * TOKEN
 @pytest.fixture(scope="module")
 def containers(AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket):
     return type("Containers", (), {n: c for n, c in zip(
-        ARTIFACTS.values(), (AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket))})
+        ARTIFACTS.values(), (AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket), strict=False)})
 
 
 @pytest.fixture

@@ -3,19 +3,14 @@ modes, votes bought after the snapshot, and a deployer left with no power."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-from brownie import chain, web3
+from brownie import chain
+from deploy import deploy  # noqa: E402
 from eth_utils import keccak
+from marketkit import CAPACITY, ENDPOINT, PRICES, make_terms, plain, price_of, reverts
 
 from agora.market.protocol import PROFILES, TOKEN
 from agora.market.terms import quote
-from marketkit import CAPACITY, ENDPOINT, PRICES, make_terms, plain, price_of, reverts
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from deploy import deploy  # noqa: E402
 
 DEVNET = PROFILES["devnet"]
 G = DEVNET.governance
@@ -29,7 +24,7 @@ HOLDINGS = {"whale": 60_000_000, "dolphin": 30_000_000, "minnow": 5_000_000, "bu
 
 @pytest.fixture(scope="module")
 def holders(accounts):
-    return dict(zip(HOLDINGS, accounts[11:16]))
+    return dict(zip(HOLDINGS, accounts[11:16], strict=False))
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +94,7 @@ def pass_and_queue(system, voters, proposal_id, args):
 def operation_id(system, args) -> bytes:
     """The timelock operation of a queued proposal: the governor salts it with its address."""
     targets, values, datas, description_hash = args
-    salt = bytes(a ^ b for a, b in zip(bytes.fromhex(str(system.governor.address)[2:]).ljust(32, b"\0"), description_hash))
+    salt = bytes(a ^ b for a, b in zip(bytes.fromhex(str(system.governor.address)[2:]).ljust(32, b"\0"), description_hash, strict=False))
     return system.timelock.hashOperationBatch(targets, values, datas, bytes(32), salt)
 
 

@@ -3,25 +3,20 @@ web3.py bindings over it (the bindings never touch brownie)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from brownie import web3
+from deploy import deploy
+from marketscenario import Scenario, System
 
 from agora.chain.contracts import MarketContracts
 from agora.chain.deployment import CONTRACTS, load
 from agora.market.protocol import PROFILES
-from deploy import deploy
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indexer"))
-from marketscenario import Scenario, System  # noqa: E402
 
 
 @pytest.fixture
 def system(AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket, accounts, tmp_path):
     found = (AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket)
-    containers = type("Containers", (), {**dict(zip(CONTRACTS, found)), "AgoraTimelock": AgoraTimelock})
+    containers = type("Containers", (), {**dict(zip(CONTRACTS, found, strict=False)), "AgoraTimelock": AgoraTimelock})
     distribution = {str(a.address): 100_000_000 * 10**18 for a in list(accounts)[1:9]}
     record = deploy(containers, accounts[0], profile=PROFILES["devnet"], distribution=distribution,
                     arbiter=str(accounts[9].address), directory=tmp_path / "deployments", quiet=True)

@@ -5,16 +5,18 @@ contracts say (jobOf, providerOf, settlementParams), at each deadline and one se
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 from brownie import chain, web3
+from deploy import deploy  # noqa: E402
 from eth_utils import to_checksum_address
+from marketscenario import CAPACITY, PRICES, Scenario, System  # noqa: E402
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from agora.app import build_indexer
 from agora.chain.deployment import CONTRACTS
 from agora.config import Settings
 from agora.db.base import Base
@@ -29,13 +31,8 @@ from agora.db.queries import (
     indexed_block,
     open_jobs,
 )
-from agora.app import build_indexer
 from agora.market.protocol import PROFILES, TOKEN
 from agora.market.terms import JobTerms, Resources, label
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indexer"))
-from deploy import deploy  # noqa: E402
-from marketscenario import CAPACITY, PRICES, Scenario, System  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 POSTGRES_ADMIN_URL = os.environ.get("AGORA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -61,7 +58,7 @@ class Recording(Scenario):
 def market(AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket, accounts,
            tmp_path_factory):
     found = (AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket)
-    containers = type("Containers", (), {**dict(zip(CONTRACTS, found)), "AgoraTimelock": AgoraTimelock})
+    containers = type("Containers", (), {**dict(zip(CONTRACTS, found, strict=False)), "AgoraTimelock": AgoraTimelock})
     directory = tmp_path_factory.mktemp("deployments")
     distribution = {str(a.address): 100_000_000 * 10**18 for a in list(accounts)[1:9]}
     record = deploy(containers, accounts[0], profile=PROFILES["devnet"], distribution=distribution,

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 from brownie import web3
-from sqlalchemy import create_engine, select
-
-from agora.chain.deployment import CONTRACTS
-from agora.market.protocol import PROFILES
-from agora.config import Settings
-from agora.db.base import Base
-from agora.app import build_indexer
 from deploy import deploy
 from marketscenario import Scenario, System
+from sqlalchemy import create_engine, select
+
+from agora.app import build_indexer
+from agora.chain.deployment import CONTRACTS
+from agora.config import Settings
+from agora.db.base import Base
+from agora.market.protocol import PROFILES
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def containers(AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket):
     # The deployment file names the timelock TimelockController (its role); deploy() makes an AgoraTimelock.
     found = (AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket)
-    return type("Containers", (), {**dict(zip(CONTRACTS, found)), "AgoraTimelock": AgoraTimelock})
+    return type("Containers", (), {**dict(zip(CONTRACTS, found, strict=False)), "AgoraTimelock": AgoraTimelock})
 
 
 @pytest.fixture
@@ -78,6 +78,6 @@ def dump(url: str) -> dict[str, list[tuple]]:
                 continue
             columns = [c for c in table.columns if c.name not in IGNORED_COLUMNS]
             rows = connection.execute(select(*columns)).all()
-            out[name] = sorted((tuple(repr(v) for v in row) for row in rows))
+            out[name] = sorted(tuple(repr(v) for v in row) for row in rows)
     engine.dispose()
     return out

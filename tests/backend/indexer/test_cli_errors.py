@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 from brownie import web3
-from sqlalchemy import create_engine, inspect, text
-
 from conftest import ROOT
+from sqlalchemy import create_engine, inspect, text
 
 AGORA = ROOT / ".venv" / "bin" / "agora"
 ANVIL = ROOT / "node_modules" / ".bin" / "anvil"

@@ -11,9 +11,8 @@ import sys
 import time
 
 from brownie import chain
-from sqlalchemy import create_engine, text
-
 from conftest import ROOT, dump
+from sqlalchemy import create_engine, text
 
 KILLS = 20
 

@@ -9,10 +9,10 @@ import threading
 
 import pytest
 from brownie import chain
+from conftest import ROOT, dump
 
 from agora.chain.rpc import RpcError, RpcUnavailable
 from agora.indexer.service import AdaptiveRange, IndexerError
-from conftest import ROOT, dump
 
 
 class TestAdaptiveRange:

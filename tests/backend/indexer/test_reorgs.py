@@ -8,12 +8,12 @@ import sys
 
 import pytest
 from brownie import chain, history, web3
+from conftest import ROOT, dump
 from sqlalchemy import create_engine, func, select
 
-from agora.market.terms import Resources
-from agora.indexer.service import ReorgTooDeep
 from agora.db.models import ChainEvent
-from conftest import ROOT, dump
+from agora.indexer.service import ReorgTooDeep
+from agora.market.terms import Resources
 
 SMALL = Resources(100, 256, 1)
 

@@ -20,6 +20,7 @@ from agora.db.queries.jobs import (
     due_for_finalize,
     due_for_reclaim,
     due_for_slash,
+    failed_providers,
     open_jobs,
 )
 from agora.db.queries.providers import ActiveProvider, active_providers
@@ -28,5 +29,5 @@ from agora.db.queries.status import CurrentParams, IndexedBlock, current_params,
 __all__ = [
     "ActiveProvider", "CurrentParams", "DueJob", "IndexedBlock", "OpenJob", "PostedJob", "active_providers",
     "current_params", "due_for_close_dispute", "due_for_expire", "due_for_finalize", "due_for_reclaim",
-    "due_for_slash", "indexed_block", "open_jobs",
+    "due_for_slash", "failed_providers", "indexed_block", "open_jobs",
 ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agora.db.models import Job
+from agora.db.models import Job, Slash
 from agora.db.queries.rows import values
 
 
@@ -36,6 +36,7 @@ class OpenJob(PostedJob):
     """An Open job not yet expired."""
 
     posted_block: int
+    posted_at: int | None  # the posting block's timestamp
     attempts: int  # matches or takes so far
 
 
@@ -46,11 +47,13 @@ class DueJob(PostedJob):
 
     state: str
     provider: str | None
+    collateral: int | None  # locked by the provider, what a slash takes its share of
+    attempts: int  # matches or takes so far
     deadline: int
 
 
 _POSTED = [f.name for f in fields(PostedJob)]
-_OPEN = [getattr(Job, name) for name in _POSTED] + [Job.posted_block, Job.attempts]
+_OPEN = [getattr(Job, name) for name in _POSTED] + [Job.posted_block, Job.posted_at, Job.attempts]
 
 
 def open_jobs(session: Session, *, now: int, limit: int | None = None) -> list[OpenJob]:
@@ -61,7 +64,8 @@ def open_jobs(session: Session, *, now: int, limit: int | None = None) -> list[O
 
 
 def _due(session: Session, state: str, deadline, passed) -> list[DueJob]:
-    query = (select(*(getattr(Job, name) for name in _POSTED), Job.state, Job.provider, deadline)
+    query = (select(*(getattr(Job, name) for name in _POSTED), Job.state, Job.provider, Job.collateral, Job.attempts,
+                    deadline)
              .where(Job.state == state, deadline.is_not(None), passed)
              .order_by(deadline, Job.job_id))
     return [DueJob(*values(row)) for row in session.execute(query)]
@@ -90,3 +94,14 @@ def due_for_expire(session: Session, *, now: int) -> list[DueJob]:
 def due_for_close_dispute(session: Session, *, now: int) -> list[DueJob]:
     """Disputed jobs whose arbitration window has closed (`now > arbitration_deadline`): `closeDispute`."""
     return _due(session, "disputed", Job.arbitration_deadline, Job.arbitration_deadline < now)
+
+
+def failed_providers(session: Session, job_ids: list[str]) -> dict[str, set[str]]:
+    """For each of `job_ids`, the providers slashed on it so far (declined, let the match
+    lapse, missed the deadline, or lost a dispute): a matchmaker passes them over."""
+    failed: dict[str, set[str]] = {}
+    for chunk in range(0, len(job_ids), 500):
+        query = select(Slash.job_id, Slash.provider).where(Slash.job_id.in_(job_ids[chunk:chunk + 500]))
+        for job_id, provider in session.execute(query):
+            failed.setdefault(job_id, set()).add(provider)
+    return failed

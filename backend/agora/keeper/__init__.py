@@ -1,0 +1,1 @@
+"""The keeper service: overdue market actions (reclaim, slash, finalize, expire, close dispute)."""

@@ -1,0 +1,1 @@
+"""The matchmaker service: open jobs in, match transactions out (see service.py)."""
