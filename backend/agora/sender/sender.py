@@ -17,10 +17,10 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import requests
 from eth_account.signers.local import LocalAccount
@@ -30,10 +30,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, TransactionNotFound, Web3Exception
+from web3.types import RPCEndpoint
 
-from agora.chain.contracts import ContractRevert, DecodedError, decode_revert, revert_of
-from agora.chain.rpc import RpcUnavailable
+from agora.chain.contracts import ContractRevert, DecodedError, decode_revert
+from agora.chain.rpc import RpcError, RpcUnavailable
 from agora.db.models.transactions import OutgoingTransaction, OutgoingTransactionHash, SenderWallet
 from agora.errors import AgoraError, ChainError
 from agora.sender.settings import SenderSettings
@@ -47,7 +47,6 @@ RELEASED, FAILED = "released", "failed"
 FINAL = (SUCCESS, REVERTED, DROPPED)
 # How often send() re-signs after "nonce too low" / "underpriced" before giving up.
 BROADCAST_ATTEMPTS = 8
-T = TypeVar("T")
 
 
 class SenderError(AgoraError):
@@ -73,6 +72,24 @@ class StillPending(SenderError):
     def __init__(self, record: SentTransaction, timeout: float):
         super().__init__(f"transaction {record.key!r} (nonce {record.nonce}, {record.tx_hash}) is not final after "
                          f"{timeout:g} s: keep polling")
+
+
+class NodeRefused(RpcError):
+    """The node answered a call with an error; `data` is the revert data, if any."""
+
+    def __init__(self, method: str, code: int, message: str, data: Any = None):
+        super().__init__(method, code, message)
+        self.data = data if isinstance(data, str) else (data or {}).get("data") if isinstance(data, dict) else None
+
+    def revert(self) -> ContractRevert | None:
+        """The decoded revert, if this error is a revert (EIP-1474 code 3, or a node's wording)."""
+        if self.data is None and self.code != 3 and "revert" not in self.message.lower():
+            return None
+        data = self.data or "0x"
+        decoded = decode_revert(data)
+        if decoded.name is None and data == "0x":
+            decoded = DecodedError(None, {"data": "0x", "message": self.message})
+        return ContractRevert(decoded, data)
 
 
 class BroadcastRefused(SenderError, ChainError):
@@ -149,7 +166,7 @@ class TransactionSender:
     def __init__(self, web3: Web3, account: LocalAccount, sessions: sessionmaker[Session], settings: SenderSettings):
         self.web3, self.account, self.sessions, self.settings = web3, account, sessions, settings
         self.address: str = account.address
-        self.chain_id: int = self._rpc(lambda: web3.eth.chain_id)
+        self.chain_id: int = int(self._request("eth_chainId", []), 16)
         # Outcomes wait() settled for other records: poll() still reports each once.
         self._unreported: list[Outcome] = []
         self._ensure_wallet_row()
@@ -169,7 +186,7 @@ class TransactionSender:
         if count >= self.settings.max_in_flight:
             raise TooManyInFlight(self.address, count)
         tx: dict[str, Any] = {"from": self.address, "to": call.address, "data": call._encode_transaction_data(),
-                              "value": 0}
+                              "value": "0x0"}
         self._simulate(tx)
         if gas is None:
             gas = _bumped(self._estimate(tx), self.settings.gas_margin_percent)
@@ -179,9 +196,9 @@ class TransactionSender:
 
     def _simulate(self, tx: dict[str, Any]) -> None:
         try:
-            self._rpc(lambda: self.web3.eth.call(tx, "pending"))  # type: ignore[arg-type]
-        except ContractLogicError as exc:
-            raise revert_of(exc) from None
+            self._request("eth_call", [tx, "pending"])
+        except NodeRefused as exc:
+            raise exc.revert() or exc from None
 
     def _estimate(self, tx: dict[str, Any]) -> int:
         """eth_estimateGas at "pending". A node binary-searches the gas over the state of the
@@ -189,10 +206,11 @@ class TransactionSender:
         error that is no revert (anvil: "OutOfGas"); one more estimate runs on settled state."""
         for attempt in (1, 2):
             try:
-                return self._rpc(lambda: self.web3.eth.estimate_gas(tx, "pending"))  # type: ignore[arg-type]
-            except ContractLogicError as exc:
-                raise revert_of(exc) from None
-            except (Web3Exception, ValueError) as exc:
+                return int(self._request("eth_estimateGas", [tx, "pending"]), 16)
+            except NodeRefused as exc:
+                revert = exc.revert()
+                if revert is not None:
+                    raise revert from None
                 if attempt == 2:
                     raise BroadcastRefused(f"the node cannot estimate the gas of a call from {self.address} to "
                                            f"{tx['to']} ({exc}): pass gas= or check the node") from None
@@ -207,18 +225,18 @@ class TransactionSender:
         return min(2 * base + tip, cap), tip
 
     def _base_fee(self) -> int:
-        block = self._rpc(lambda: self.web3.eth.get_block("latest"))
-        return int(block.get("baseFeePerGas", 0))
+        block = self._request("eth_getBlockByNumber", ["latest", False])
+        return int(block.get("baseFeePerGas") or "0x0", 16)
 
     def _store(self, key: str, tx: dict[str, Any], gas: int, max_fee: int, tip: int) -> int:
         with self.sessions.begin() as session:
             self._lock(session)
             self._refuse_repeat(session, key)
             nonce = self._next_nonce(session)
-            raw, tx_hash = self._sign(tx["to"], tx["data"], tx["value"], nonce, gas, max_fee, tip)
+            raw, tx_hash = self._sign(tx["to"], tx["data"], int(tx["value"], 16), nonce, gas, max_fee, tip)
             record = OutgoingTransaction(
                 address=self.address, chain_id=self.chain_id, key=key, nonce=nonce, to=tx["to"], data=tx["data"],
-                value=tx["value"], gas=gas, max_fee=max_fee, priority_fee=tip, tx_hash=tx_hash, raw=raw,
+                value=int(tx["value"], 16), gas=gas, max_fee=max_fee, priority_fee=tip, tx_hash=tx_hash, raw=raw,
                 status=PENDING, broadcast=False, sent_at=_now(), replacements=0)
             session.add(record)
             session.flush()
@@ -246,7 +264,7 @@ class TransactionSender:
                 self._resign(record_id, fresh_nonce=False)
             elif kind == "funds":
                 self._release(record_id)
-                balance = self._rpc(lambda: self.web3.eth.get_balance(self.address))  # type: ignore[arg-type]
+                balance = int(self._request("eth_getBalance", [self.address, "latest"]), 16)
                 raise InsufficientFunds(self.address, balance, record.gas * record.max_fee + record.value)
             else:
                 self._release(record_id)
@@ -258,10 +276,9 @@ class TransactionSender:
         """None if the node took (or already had) the signed bytes, else its refusal;
         RpcUnavailable if it did not answer."""
         try:
-            self._rpc(lambda: self.web3.eth.send_raw_transaction(HexStr(raw)))
-        except (Web3Exception, ValueError) as exc:
-            message = str(exc)
-            return None if _Refusal.of(message) == "known" else message
+            self._request("eth_sendRawTransaction", [raw])
+        except NodeRefused as exc:
+            return None if _Refusal.of(exc.message) == "known" else exc.message
         return None
 
     def _mark_broadcast(self, record: OutgoingTransaction) -> SentTransaction:
@@ -324,7 +341,7 @@ class TransactionSender:
         released = session.scalars(select(OutgoingTransaction).where(*mine, OutgoingTransaction.status == RELEASED)
                                    .order_by(OutgoingTransaction.nonce)).all()
         if released:
-            mined = self._rpc(lambda: self.web3.eth.get_transaction_count(self.address, "latest"))  # type: ignore
+            mined = self._nonce_at("latest")
             held = set(session.scalars(select(OutgoingTransaction.nonce).where(
                 *mine, OutgoingTransaction.status.in_((PENDING, *FINAL)))))
             for record in released:
@@ -337,7 +354,7 @@ class TransactionSender:
         if exclude is not None:
             query = query.where(OutgoingTransaction.id != exclude)
         highest = session.scalar(query)
-        pending = self._rpc(lambda: self.web3.eth.get_transaction_count(self.address, "pending"))  # type: ignore
+        pending = self._nonce_at("pending")
         return max(pending, -1 if highest is None else highest + 1)
 
     # -- following -----------------------------------------------------------------------
@@ -367,8 +384,8 @@ class TransactionSender:
                 hashes.setdefault(row[0], []).append(row[1])
         # The nonce count at a block whose receipts are readable: a nonce below it with no
         # receipt of ours was consumed by someone else's transaction.
-        head = self._rpc(lambda: self.web3.eth.block_number)
-        mined = self._rpc(lambda: self.web3.eth.get_transaction_count(self.address, head))  # type: ignore
+        head = self._request("eth_blockNumber", [])
+        mined = self._nonce_at(head)
         outcomes = []
         for record in records:
             ours = [record.tx_hash, *(h for h in hashes.get(record.id, []) if h != record.tx_hash)]
@@ -438,21 +455,24 @@ class TransactionSender:
             log.warning("replacement of %r (nonce %d) refused: %s", record.key, record.nonce, refusal)
 
     def _settle_mined(self, record: OutgoingTransaction, receipt: Any) -> Outcome | None:
-        mined_hash = Web3.to_hex(receipt["transactionHash"])
-        if receipt["status"] == 1:
-            return self._settle(record, SUCCESS, mined_hash, receipt["blockNumber"], receipt["gasUsed"], None)
-        return self._settle(record, REVERTED, mined_hash, receipt["blockNumber"], receipt["gasUsed"],
-                            self._replay(record, receipt["blockNumber"]))
+        mined_hash, block, gas_used = receipt["transactionHash"], int(receipt["blockNumber"], 16), int(
+            receipt["gasUsed"], 16)
+        if int(receipt["status"], 16) == 1:
+            return self._settle(record, SUCCESS, mined_hash, block, gas_used, None)
+        return self._settle(record, REVERTED, mined_hash, block, gas_used, self._replay(record, block))
 
     def _replay(self, record: OutgoingTransaction, block: int) -> str:
         """The revert data of a reverted transaction, from its call replayed on the state
         before its block ("0x" if it does not revert there: an earlier transaction of the
         same block made it revert)."""
         try:
-            self._rpc(lambda: self.web3.eth.call({"from": self.address, "to": record.to, "data": HexStr(record.data),
-                                                  "value": record.value, "gas": record.gas}, block - 1))  # type: ignore
-        except ContractLogicError as exc:
-            return revert_of(exc).data
+            self._request("eth_call", [{"from": self.address, "to": record.to, "data": record.data,
+                                        "value": hex(record.value), "gas": hex(record.gas)}, hex(block - 1)])
+        except NodeRefused as exc:
+            revert = exc.revert()
+            if revert is not None:
+                return revert.data
+            log.warning("cannot replay reverted %r to decode its error: %s", record.key, exc)
         except ChainError:
             log.warning("cannot replay reverted %r to decode its error", record.key, exc_info=True)
         return "0x"
@@ -472,18 +492,13 @@ class TransactionSender:
 
     def _receipt(self, hashes: Iterable[str]) -> Any | None:
         for tx_hash in hashes:
-            try:
-                return self._rpc(lambda h=tx_hash: self.web3.eth.get_transaction_receipt(h))  # type: ignore
-            except TransactionNotFound:
-                continue
+            receipt = self._request("eth_getTransactionReceipt", [tx_hash])
+            if receipt is not None and receipt.get("blockNumber") is not None:
+                return receipt
         return None
 
     def _known(self, tx_hash: str) -> bool:
-        try:
-            self._rpc(lambda: self.web3.eth.get_transaction(tx_hash))  # type: ignore[arg-type]
-            return True
-        except TransactionNotFound:
-            return False
+        return self._request("eth_getTransactionByHash", [tx_hash]) is not None
 
     def _known_or_mined(self, record: OutgoingTransaction) -> bool:
         with self.sessions() as session:
@@ -533,14 +548,24 @@ class TransactionSender:
         if existing is not None:
             raise AlreadySent(_sent(existing), "mined" if existing.status == SUCCESS else "pending")
 
-    def _rpc(self, request: Callable[[], T]) -> T:
-        """`request()`, with a node that does not answer as RpcUnavailable."""
-        try:
-            return request()
-        except (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError) as exc:
-            raise RpcUnavailable(f"the node did not answer ({type(exc).__name__}): check AGORA_RPC_URL and the node"
-                                 ) from exc
+    def _nonce_at(self, block: str) -> int:
+        return int(self._request("eth_getTransactionCount", [self.address, block]), 16)
 
+    def _request(self, method: str, params: list) -> Any:
+        """One JSON-RPC call through the web3 provider, without web3's middleware (which asks
+        the node its chain id again for every transaction it validates): RpcUnavailable if
+        the node does not answer, NodeRefused if it answers an error."""
+        try:
+            response = self.web3.provider.make_request(RPCEndpoint(method), params)
+        except (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError) as exc:
+            raise RpcUnavailable(f"the node did not answer {method} ({type(exc).__name__}): check AGORA_RPC_URL and "
+                                 f"the node") from exc
+        error = response.get("error")
+        if error is not None:
+            if not isinstance(error, dict):
+                error = {"message": str(error)}
+            raise NodeRefused(method, int(error.get("code", 0)), str(error.get("message", error)), error.get("data"))
+        return response.get("result")
 
 def _outcome(key: str, status: str, tx_hash: str, block: int | None, gas_used: int | None,
              revert_data: str | None) -> Outcome:

@@ -3,7 +3,12 @@ the node repaired or reported, and nothing sent twice."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from senderkit import FAST, Hooked, make_sessions, mine, rpc, settle
@@ -220,3 +225,30 @@ def test_RpcDownDuringBroadcastKeepsTheRecordAndPollSendsItOnce(make_sender, tok
     assert provider.broadcasts == 1
     assert chain_web3.eth.get_transaction_count(wallet.address) == 1
 
+
+
+def test_TwoProcessesSharingAWalletAndADatabaseNeverReuseANonce(database_url, chain_web3, wallet, token):
+    make_sessions(database_url).kw["bind"].dispose()
+    environment = {**os.environ, "AGORA_WALLET_PRIVATE_KEY": Web3.to_hex(wallet.key)}
+    processes = [subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "send_many.py"), chain_web3.provider.endpoint_uri, database_url,
+         token.address, f"p{n}", "10"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=environment)
+        for n in range(2)]
+    try:
+        for process in processes:  # both built and waiting: then both send at once
+            assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        outputs = [process.communicate(timeout=60)[0] for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    assert [p.returncode for p in processes] == [0, 0]
+    nonces = [json.loads(output.strip().splitlines()[-1]) for output in outputs]
+    assert sorted(nonces[0] + nonces[1]) == list(range(20))
+    assert chain_web3.eth.get_transaction_count(wallet.address) == 20
+    sender = TransactionSender(chain_web3, wallet, make_sessions(database_url), FAST)
+    assert {o.status for o in settle(sender, 20)} == {"success"}
+    sender.sessions.kw["bind"].dispose()
