@@ -252,3 +252,33 @@ def test_TwoProcessesSharingAWalletAndADatabaseNeverReuseANonce(database_url, ch
     sender = TransactionSender(chain_web3, wallet, make_sessions(database_url), FAST)
     assert {o.status for o in settle(sender, 20)} == {"success"}
     sender.sessions.kw["bind"].dispose()
+
+
+def test_ATransactionThatRevertsWhenMinedIsReportedWithItsDecodedError(make_sender, token, system, accounts, wallet,
+                                                                       no_automine):
+    """Simulated fine, then the allowance it spends is withdrawn in an earlier block."""
+    owner = accounts[1]
+    rpc("evm_mine")  # brownie waits for its receipt, so it approves with automine on: one block at a time
+    rpc("evm_setAutomine", True)
+    system.token.approve(wallet.address, 100, {"from": owner})
+    rpc("evm_setAutomine", False)
+    sender = make_sender()
+    sent = sender.send(token.functions.transferFrom(str(owner.address), SPENDER, 100), key="pull")
+    rpc("anvil_setNextBlockBaseFeePerGas", hex(sent.max_fee * 5))
+    rpc("eth_sendTransaction", {"from": str(owner.address), "to": token.address,
+                                "data": token.encode_abi("approve", [wallet.address, 0]),
+                                "maxFeePerGas": hex(100 * 10**9), "maxPriorityFeePerGas": hex(2 * 10**9)})
+    mine()  # only the owner's withdrawal fits under this base fee
+    assert token.functions.allowance(str(owner.address), wallet.address).call() == 0
+    rpc("anvil_setNextBlockBaseFeePerGas", "0x0")
+    sender.poll()  # the node may have dropped ours while it could not pay the base fee: broadcast again
+    mine()
+    [outcome] = settle(sender, 1)
+    assert (outcome.key, outcome.status, outcome.tx_hash) == ("pull", "reverted", sent.tx_hash)
+    assert outcome.gas_used is not None and outcome.gas_used < sent.gas
+    assert outcome.revert is not None and outcome.revert.name == "ERC20InsufficientAllowance"
+    assert outcome.revert.arguments == {"spender": wallet.address, "allowance": 0, "needed": 100}
+    waited = sender.wait(sent)  # built again from the stored record
+    assert (waited.status, waited.tx_hash, waited.block, waited.gas_used) == ("reverted", sent.tx_hash, outcome.block,
+                                                                              outcome.gas_used)
+    assert waited.revert is not None and waited.revert.error == outcome.revert.error
