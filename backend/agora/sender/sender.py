@@ -47,6 +47,7 @@ RELEASED, FAILED = "released", "failed"
 FINAL = (SUCCESS, REVERTED, DROPPED)
 # How often send() re-signs after "nonce too low" / "underpriced" before giving up.
 BROADCAST_ATTEMPTS = 8
+KEY_LENGTH = 200  # outgoing_transactions.key
 
 
 class SenderError(AgoraError):
@@ -161,7 +162,8 @@ class _Refusal:
 
 class TransactionSender:
     """Sends the transactions of one wallet; any number of these (threads, processes) may
-    share the wallet and the database."""
+    share the wallet and the database. One object serves one thread: poll() and wait() keep
+    the outcomes not yet reported in the object."""
 
     def __init__(self, web3: Web3, account: LocalAccount, sessions: sessionmaker[Session], settings: SenderSettings):
         self.web3, self.account, self.sessions, self.settings = web3, account, sessions, settings
@@ -180,6 +182,9 @@ class TransactionSender:
         call reverts now; InsufficientFunds (nonce released) if the wallet cannot pay;
         RpcUnavailable if the node is down while broadcasting (the record stays: poll()
         broadcasts it)."""
+        if not 0 < len(key) <= KEY_LENGTH:
+            raise SenderError(f"an idempotency key is 1 to {KEY_LENGTH} characters, not {len(key)}: use a shorter key "
+                              f"(e.g. 'match:<job id>')")
         with self.sessions() as session:
             self._refuse_repeat(session, key)
             count = self._in_flight(session)

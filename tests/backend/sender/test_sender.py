@@ -282,3 +282,26 @@ def test_ATransactionThatRevertsWhenMinedIsReportedWithItsDecodedError(make_send
     assert (waited.status, waited.tx_hash, waited.block, waited.gas_used) == ("reverted", sent.tx_hash, outcome.block,
                                                                               outcome.gas_used)
     assert waited.revert is not None and waited.revert.error == outcome.revert.error
+
+
+def test_TwoSendersRacingOnOneKeySendItOnce(database_url, chain_web3, wallet, token):
+    senders = [TransactionSender(chain_web3, wallet, make_sessions(database_url), FAST) for _ in range(2)]
+    start = threading.Barrier(2)
+    results: list = []
+
+    def run(sender: TransactionSender) -> None:
+        start.wait(timeout=10)
+        try:
+            results.append(sender.send(token.functions.approve(SPENDER, 1), key="job:7:match"))
+        except AlreadySent as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(type(r).__name__ for r in results) == ["AlreadySent", "SentTransaction"]
+    assert chain_web3.eth.get_transaction_count(wallet.address) == 1
+    for s in senders:
+        s.sessions.kw["bind"].dispose()
