@@ -119,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("beat", help="the Celery beat of this node (AGORA_REDIS_URL)").set_defaults(run=_beat)
     commands.add_parser("match", help="one matchmaker round, then exit").set_defaults(run=_once("match"))
     commands.add_parser("keep", help="one keeper round, then exit").set_defaults(run=_once("keep"))
+    from agora.sender.cli import register as register_wallet
+
+    register_wallet(commands)
     db = commands.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(run=_db_upgrade)

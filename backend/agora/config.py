@@ -82,7 +82,7 @@ class SenderSettings(BaseSettings):
     max_fee_gwei: float = Field(default=500.0, gt=0, description="no fee above this, even when replacing")
     # Nodes refuse a replacement that raises the fees by less than 10%.
     fee_bump_percent: int = Field(default=15, ge=10, le=1000)
-    stuck_after_seconds: float = Field(default=30.0, gt=0)
+    stuck_after_seconds: float = Field(default=30.0, ge=0, description="replace a transaction unmined this long")
     gas_margin_percent: int = Field(default=20, ge=0, le=500)
     max_in_flight: int = Field(default=64, ge=1)
 

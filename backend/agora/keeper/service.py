@@ -105,7 +105,8 @@ class Keeper:
                 self._act(report, action, [job], lambda terms, f=function: f(terms[0]), 0,
                           job.attempts)
         finalizable = [j for j in due["finalize"] if self._settles(j)]
-        report.unprofitable["finalize"] += len(due["finalize"]) - len(finalizable)
+        if len(finalizable) < len(due["finalize"]):
+            report.unprofitable["finalize"] += len(due["finalize"]) - len(finalizable)
         size = self.settings.finalize_batch
         for start in range(0, len(finalizable), size):
             self._act(report, "finalize", finalizable[start:start + size], market.finalize, 0, 0)

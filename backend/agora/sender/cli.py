@@ -75,7 +75,7 @@ def _address(_args: argparse.Namespace) -> int:
     from agora.chain.rpc import ChainRpc, RpcUnavailable
     from agora.config import get_settings
 
-    url = get_settings().rpc_url
+    url = get_settings().chain.rpc_url
     try:
         balance = int(ChainRpc(url, timeout=5).call("eth_getBalance", [account.address, "latest"]), 16)
     except RpcUnavailable:

@@ -4,7 +4,7 @@ more gas than it earns unless the settings say to settle."""
 
 from __future__ import annotations
 
-from brownie import chain
+from brownie import chain, web3
 from eth_utils import keccak
 from marketscenario import P
 
@@ -25,9 +25,15 @@ def deadline(live, terms) -> int:
     return live.s.market.jobOf(terms.job_id)[2]
 
 
+def mine_at(moment: int) -> None:
+    """Mines the next block at exactly `moment`."""
+    web3.provider.make_request("evm_setNextBlockTimestamp", [moment])
+    chain.mine()
+
+
 def to_just_after(moment: int) -> None:
     """Mines a block at `moment + 1`: the first second at which `now > moment`."""
-    chain.mine(timestamp=moment + 1)
+    mine_at(moment + 1)
 
 
 def collateral(live, terms) -> int:
@@ -39,7 +45,7 @@ def test_ReclaimsALapsedMatchAndEarnsTheReporterShareToTheWei(live, node_app):
     terms = live.post()
     live.match(terms, live.providers[0])
     app = node_app(token_price_eth=1.0)  # a reporter's share of tokens is worth its gas
-    chain.mine(timestamp=deadline(live, terms))  # the window's last second: not yet
+    mine_at(deadline(live, terms))  # the window's last second: not yet
     index(app)
     assert app.keeper().run_once().sent == {}
     to_just_after(deadline(live, terms))
@@ -85,7 +91,7 @@ def test_FinalizesPastTheChallengeWindowInBatches(live, node_app):
 
 def test_ExpiresOpenJobsOnlyWhenSettlingAndNeverAtALoss(live, node_app):
     terms = live.post()
-    chain.mine(timestamp=terms.expires_at)
+    mine_at(terms.expires_at)
     stingy = node_app("stingy", settle="none")
     index(stingy)
     report = stingy.keeper().run_once()
