@@ -4,6 +4,7 @@ send their transactions through (`TransactionSender`, `load_wallet`)."""
 from agora.sender.sender import (
     AlreadySent,
     BroadcastRefused,
+    FeeCapReached,
     Outcome,
     SenderError,
     SentTransaction,
@@ -15,7 +16,7 @@ from agora.sender.settings import SenderSettings, WalletSettings
 from agora.sender.wallet import InsufficientFunds, WalletError, load_wallet
 
 __all__ = [
-    "AlreadySent", "BroadcastRefused", "InsufficientFunds", "Outcome", "SenderError", "SenderSettings",
+    "AlreadySent", "BroadcastRefused", "FeeCapReached", "InsufficientFunds", "Outcome", "SenderError", "SenderSettings",
     "SentTransaction", "StillPending", "TooManyInFlight", "TransactionSender", "WalletError", "WalletSettings",
     "load_wallet",
 ]

@@ -93,6 +93,15 @@ class NodeRefused(RpcError):
         return ContractRevert(decoded, data)
 
 
+class FeeCapReached(SenderError):
+    """The node wants more per gas than AGORA_SENDER_MAX_FEE_GWEI allows."""
+
+    def __init__(self, key: str, refusal: str, cap_gwei: float):
+        super().__init__(f"the node refuses {key!r} at the fee cap AGORA_SENDER_MAX_FEE_GWEI={cap_gwei:g} ({refusal}): "
+                         f"it stays pending and goes out when the base fee falls; raise the cap to send it sooner")
+        self.key = key
+
+
 class BroadcastRefused(SenderError, ChainError):
     """The node refused a signed transaction for a reason the sender cannot repair."""
 
@@ -264,9 +273,13 @@ class TransactionSender:
                          self.address, record.key)
                 self._resign(record_id, fresh_nonce=True)
             elif kind == "underpriced":
-                log.info("nonce %d of %s is taken in the mempool; re-signing %r at higher fees", record.nonce,
-                         self.address, record.key)
-                self._resign(record_id, fresh_nonce=False)
+                fees = self._bumped_fees(record)
+                if not self._is_bump(record, fees):
+                    # The record stays pending: poll() broadcasts it once the base fee allows.
+                    raise FeeCapReached(record.key, refusal, self.settings.max_fee_gwei)
+                log.info("nonce %d of %s: %s; re-signing %r at higher fees", record.nonce, self.address, refusal,
+                         record.key)
+                self._resign(record_id, fresh_nonce=False, fees=fees)
             elif kind == "funds":
                 self._release(record_id)
                 balance = int(self._request("eth_getBalance", [self.address, "latest"]), 16)
@@ -293,16 +306,14 @@ class TransactionSender:
                             .values(broadcast=True, sent_at=_now()))
         return _sent(record)
 
-    def _resign(self, record_id: int, *, fresh_nonce: bool) -> None:
+    def _resign(self, record_id: int, *, fresh_nonce: bool, fees: tuple[int, int] | None = None) -> None:
+        """Signs the record again on a fresh nonce, or on its nonce at `fees`."""
         with self.sessions.begin() as session:
             if fresh_nonce:
                 self._lock(session)
             record = session.get_one(OutgoingTransaction, record_id)
-            if fresh_nonce:
-                nonce, max_fee, tip = self._next_nonce(session, exclude=record.id), record.max_fee, record.priority_fee
-            else:
-                nonce = record.nonce
-                max_fee, tip = self._bumped_fees(record)
+            max_fee, tip = fees or (record.max_fee, record.priority_fee)
+            nonce = self._next_nonce(session, exclude=record.id) if fresh_nonce else record.nonce
             raw, tx_hash = self._sign(record.to, record.data, record.value, nonce, record.gas, max_fee, tip)
             record.nonce, record.max_fee, record.priority_fee, record.raw, record.tx_hash = (
                 nonce, max_fee, tip, raw, tx_hash)
@@ -429,10 +440,15 @@ class TransactionSender:
         max_fee = max(_bumped(record.max_fee, self.settings.fee_bump_percent), 2 * self._base_fee() + tip)
         return min(max_fee, cap), tip
 
+    @staticmethod
+    def _is_bump(record: OutgoingTransaction, fees: tuple[int, int]) -> bool:
+        """Whether nodes take `fees` as a replacement of the record: both at least 10% higher."""
+        return fees[0] >= _bumped(record.max_fee, 10) and fees[1] >= _bumped(record.priority_fee, 10)
+
     def _replace(self, record: OutgoingTransaction) -> None:
         """The same nonce and call at bumped fees; the record keeps every hash it had."""
         max_fee, tip = self._bumped_fees(record)
-        if max_fee < _bumped(record.max_fee, 10) or tip < _bumped(record.priority_fee, 10):
+        if not self._is_bump(record, (max_fee, tip)):
             log.warning("%r (nonce %d) is stuck at the fee cap AGORA_SENDER_MAX_FEE_GWEI=%g", record.key,
                         record.nonce, self.settings.max_fee_gwei)
             return

@@ -18,7 +18,14 @@ from web3 import Web3
 from agora.chain.contracts import ContractRevert
 from agora.chain.rpc import RpcUnavailable
 from agora.db.models import OutgoingTransaction, OutgoingTransactionHash
-from agora.sender import AlreadySent, InsufficientFunds, SenderSettings, TransactionSender, WalletError
+from agora.sender import (
+    AlreadySent,
+    FeeCapReached,
+    InsufficientFunds,
+    SenderSettings,
+    TransactionSender,
+    WalletError,
+)
 
 SPENDER = Web3.to_checksum_address("0x" + "ab" * 20)
 
@@ -305,3 +312,25 @@ def test_TwoSendersRacingOnOneKeySendItOnce(database_url, chain_web3, wallet, to
     assert chain_web3.eth.get_transaction_count(wallet.address) == 1
     for s in senders:
         s.sessions.kw["bind"].dispose()
+
+
+def test_TheFeeCapHoldsAndWhatItHoldsBackGoesOutLater(make_sender, token, no_automine, sessions, caplog):
+    sender = make_sender(SenderSettings(stuck_after_seconds=0, max_fee_gwei=1, priority_fee_gwei=1))
+    first = sender.send(token.functions.approve(SPENDER, 1), key="first")
+    rpc("anvil_setNextBlockBaseFeePerGas", hex(5 * 10**9))
+    mine()
+    sender.poll()  # stuck, but a replacement would pass the cap: none
+    assert "stuck at the fee cap" in caplog.text
+    with pytest.raises(FeeCapReached) as raised:
+        sender.send(token.functions.approve(SPENDER, 2), key="second")
+    assert "\n" not in str(raised.value) and "AGORA_SENDER_MAX_FEE_GWEI=1" in str(raised.value)
+    with sessions() as session:
+        records = session.scalars(select(OutgoingTransaction).order_by(OutgoingTransaction.nonce)).all()
+        assert [(r.key, r.replacements, r.max_fee) for r in records] == [("first", 0, 10**9), ("second", 0, 10**9)]
+    rpc("anvil_setNextBlockBaseFeePerGas", "0x0")
+    mine()
+    sender.poll()  # the base fee fell: both go out at their own fees
+    mine()
+    outcomes = settle(sender, 2)
+    assert sorted((o.key, o.status) for o in outcomes) == [("first", "success"), ("second", "success")]
+    assert first.tx_hash in {o.tx_hash for o in outcomes}
