@@ -69,7 +69,7 @@ def _once(service: str):
 def _worker(_args) -> int:
     from agora.config import get_settings
     from agora.worker.broker import Broker, BrokerError
-    from agora.worker.tasks import configure, worker_argv
+    from agora.worker.tasks import configure, quiet_task_logs, worker_argv
 
     settings = get_settings()
     if not settings.worker.redis_url:
@@ -77,6 +77,7 @@ def _worker(_args) -> int:
                           "embedded one for its own worker and beat)")
     broker = Broker(settings.worker.redis_url)
     broker.check()
+    quiet_task_logs()
     configure(settings, broker.celery_url).worker_main(worker_argv(settings))
     return 0
 

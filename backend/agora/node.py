@@ -41,7 +41,8 @@ def run_node(progress_seconds: float = 5.0) -> int:
     if balance == 0:
         print(f"warning: {wallet.address} holds no ether: it can match and keep only once funded", flush=True)
     broker = start_broker(settings)
-    print(f"Redis: {broker.url}{' (embedded)' if broker.embedded else ''}", flush=True)
+    embedded = f" (embedded, pid {broker.embedded.pid})" if broker.embedded else ""  # type: ignore[attr-defined]
+    print(f"Redis: {broker.url}{embedded}", flush=True)
     env = {**os.environ, "AGORA_REDIS_URL": broker.url, "AGORA_STATE_DIR": str(settings.worker.state_dir)}
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))

@@ -110,7 +110,8 @@ class Keeper:
         size = self.settings.finalize_batch
         for start in range(0, len(finalizable), size):
             self._act(report, "finalize", finalizable[start:start + size], market.finalize, 0, 0)
-        log.info(report.line())
+        # A round with nothing due is the usual case: say it only when debugging.
+        log.log(logging.INFO if report.sent or report.mined or report.lost else logging.DEBUG, report.line())
         return report
 
     def _settles(self, job: queries.DueJob) -> bool:

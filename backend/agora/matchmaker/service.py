@@ -143,7 +143,7 @@ class Matchmaker:
                 # Nothing more can be sent this round; what was proposed waits for the next.
                 report.skipped = f"stopped after {report.sent} matches: {exc}"
                 break
-        log.info(report.line())
+        log.log(logging.INFO if report.proposed or report.matched or report.lost else logging.DEBUG, report.line())
         return report
 
     def _due(self, jobs: list[queries.OpenJob], now: int, report: MatchReport) -> list[queries.OpenJob]:

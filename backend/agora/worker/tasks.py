@@ -160,6 +160,12 @@ def _run(task: Any, kind: str, work: Callable[[], dict]) -> dict:
         raise task.retry(exc=exc) from None
 
 
+def quiet_task_logs() -> None:
+    """Celery logs every task's result at INFO, several a second here: the services log
+    what happened, and failures still show (at WARNING and above)."""
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+
+
 def worker_argv(settings: Settings) -> list[str]:
     return ["worker", "--loglevel=INFO", f"--concurrency={settings.worker.worker_concurrency}",
             f"--hostname=agora-{os.getpid()}@%h", "--without-gossip", "--without-mingle"]
