@@ -250,7 +250,8 @@ BAD = ["decline", "sleep", "deadbeat"]
 
 # Rows that differ between two nodes by design: their own transactions, and bookkeeping
 # shaped by how their indexers happened to batch blocks.
-NODE_TABLES = {"outgoing_transactions", "outgoing_transaction_hashes", "sender_wallets", "indexed_batches", "undo_entries", "indexer_checkpoints"}
+NODE_TABLES = {"outgoing_transactions", "outgoing_transaction_hashes", "sender_wallets", "indexed_batches",
+               "undo_entries", "indexer_checkpoints"}
 
 
 def dump_market(url: str) -> dict[str, list[tuple]]:
