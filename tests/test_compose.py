@@ -10,6 +10,7 @@ the Dockerfile copies files that exist and pins the versions ./dev pins.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import fnmatch
 import functools
@@ -22,6 +23,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
@@ -145,15 +147,28 @@ def _npm_bins() -> set[str]:
             if path.removeprefix("node_modules/") in direct for bin_name in package.get("bin", {})}
 
 
+class _Parsed(Exception):
+    """The agora parser took the arguments; raised before the command would run."""
+
+
 def _agora_accepts(args: list[str]) -> bool:
-    """Whether the real `agora` parser takes these arguments (it prints help and exits 0)."""
+    """Whether the real `agora` parser takes these arguments, options included (it exits 2 if not)."""
     from agora import cli
 
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    parse_args = argparse.ArgumentParser.parse_args
+
+    def parse_then_stop(self, *a, **k):
+        parse_args(self, *a, **k)
+        raise _Parsed
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+            mock.patch.object(argparse.ArgumentParser, "parse_args", parse_then_stop):
         try:
-            cli.main([*args, "--help"])
-        except SystemExit as exc:
-            return exc.code == 0
+            cli.main(args)
+        except _Parsed:
+            return True
+        except SystemExit:
+            return False
     return False
 
 
@@ -190,10 +205,12 @@ def test_every_command_names_something_that_exists(service, argv):
 def test_command_check_rejects_what_does_not_exist():
     assert _command_problem(["agora", "indexx"]) is not None
     assert _command_problem(["agora", "db", "downgrade"]) is not None
+    assert _command_problem(["agora", "index", "--untill", "5"]) is not None
     assert _command_problem(["brownie", "run", "scripts/deploi.py"]) is not None
     assert _command_problem(["brownie", "networks", "modify", "mainnet"]) is not None
     assert _command_problem(["anvill"]) is not None
-    assert _command_problem(["agora", "index"]) is None
+    assert _command_problem(["agora", "index", "--until", "5"]) is None
+    assert _command_problem(["agora", "db", "upgrade"]) is None
 
 
 def test_deploy_network_is_the_chain_services_chain():
