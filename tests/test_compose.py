@@ -39,14 +39,16 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 DEPLOY_SCRIPT = ROOT / "scripts" / "deploy.py"
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 
-# Subcommands and settings the compose file uses that the node's work (issue 9: Celery
-# worker and beat, the broker, the wallet) adds to agora. Until it is merged, exactly the
+# Subcommands and settings the compose file uses that the node's work (Celery worker and
+# beat, their broker, the node's wallet) adds to agora. Until it is merged, exactly the
 # checks naming these fail; nothing else may.
 AWAITED_SUBCOMMANDS = ("worker", "beat")
 AWAITED_SETTINGS = ("AGORA_REDIS_URL", "AGORA_WALLET_PRIVATE_KEY", "AGORA_WALLET_KEYSTORE",
                     "AGORA_WALLET_PASSWORD_FILE", "AGORA_WALLET_PASSWORD", "AGORA_WORKER_CONCURRENCY")
 # Variables the official images read (docker-library/postgres docs), not Agora's code.
 IMAGE_VARIABLES = frozenset({"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"})
+# Programs every image's base system has (Debian's coreutils).
+BASE_PROGRAMS = frozenset({"rm"})
 ONE_SHOT = "service_completed_successfully"
 
 
@@ -189,7 +191,7 @@ def _command_problem(argv: list[str]) -> str | None:
     if program == "brownie" and args[:2] == ["networks", "modify"]:
         added = _brownie_networks_added()
         return None if args[2] in added else f"brownie network {args[2]} is not one the Dockerfile adds ({added})"
-    if program in _npm_bins():
+    if program in _npm_bins() or program in BASE_PROGRAMS:
         return None
     if (Path(sys.executable).parent / program).is_file():
         return None  # python, celery: the locked Python environment's programs
