@@ -229,6 +229,10 @@ def test_deploy_network_is_the_chain_services_chain():
 # ---------------------------------------------------------------- 3. variables
 
 
+def _subclasses(cls: type) -> list[type]:
+    return [cls, *(sub for direct in cls.__subclasses__() for sub in _subclasses(direct))]
+
+
 @functools.cache
 def _settings_env_names() -> frozenset[str]:
     """Environment names every pydantic-settings class in agora reads (prefix + field, or alias)."""
@@ -238,11 +242,8 @@ def _settings_env_names() -> frozenset[str]:
         if ".migrations" not in module.name:  # Alembic's env.py runs only inside Alembic
             importlib.import_module(module.name)
 
-    def subclasses(cls: type) -> list[type]:
-        return [cls, *(sub for direct in cls.__subclasses__() for sub in subclasses(direct))]
-
     names: set[str] = set()
-    for cls in subclasses(BaseSettings):
+    for cls in _subclasses(BaseSettings):
         if not cls.__module__.startswith("agora"):
             continue
         prefix = cls.model_config.get("env_prefix", "")
@@ -305,6 +306,24 @@ def test_every_variable_in_env_example_is_read_by_something(name):
     awaited = " (awaited from the node's work: merge it first)" if name in AWAITED_SETTINGS else ""
     assert name in known, f".env.example names {name}, which no agora settings class, deploy script or image reads" \
                           f"{awaited}"
+
+
+def _agora_settings_classes() -> list[type[BaseSettings]]:
+    _settings_env_names()  # imports every agora module
+    return [cls for cls in _subclasses(BaseSettings) if cls.__module__.startswith("agora")]
+
+
+def test_the_stacks_settings_are_valid(monkeypatch):
+    """The values .env.example sets are ones the settings classes accept (types, bounds)."""
+    for name, (value, is_set) in _env_example().items():
+        if is_set:
+            monkeypatch.setenv(name, value)
+    classes = _agora_settings_classes()
+    assert classes
+    for cls in classes:
+        settings = cls(_env_file=None)
+        if "rpc_url" in cls.model_fields:
+            assert settings.rpc_url == "http://chain:8545"  # the environment reached it
 
 
 def test_urls_in_env_example_name_the_stacks_services():
