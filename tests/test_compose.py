@@ -15,6 +15,7 @@ import contextlib
 import fnmatch
 import functools
 import importlib
+import importlib.metadata
 import io
 import json
 import pkgutil
@@ -22,6 +23,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from unittest import mock
 from urllib.parse import urlsplit
@@ -52,7 +54,9 @@ BASE_PROGRAMS = frozenset({"rm"})
 ONE_SHOT = "service_completed_successfully"
 
 
+@functools.cache
 def _compose() -> dict:
+    """The parsed compose file (parsed once: PyYAML is slow and the file is read-only here)."""
     return yaml.safe_load(COMPOSE.read_text())
 
 
@@ -193,9 +197,30 @@ def _command_problem(argv: list[str]) -> str | None:
         return None if args[2] in added else f"brownie network {args[2]} is not one the Dockerfile adds ({added})"
     if program in _npm_bins() or program in BASE_PROGRAMS:
         return None
-    if (Path(sys.executable).parent / program).is_file():
-        return None  # python, celery: the locked Python environment's programs
-    return f"{program} is neither agora, a brownie script, an npm package's program nor a locked Python program"
+    if program in _runtime_python_programs():
+        return None
+    return f"{program} is neither agora, a brownie script, an npm package's program nor a runtime Python program"
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@functools.cache
+def _runtime_python_programs() -> frozenset[str]:
+    """Python, and the console scripts of the packages the images install: uv.lock's closure of
+    agora's main dependencies (the dev group's pytest, ruff, mypy stay out of the images)."""
+    packages = {package["name"]: package for package in tomllib.loads((ROOT / "uv.lock").read_text())["package"]}
+    closure: set[str] = set()
+    pending = ["agora"]
+    while pending:
+        name = pending.pop()
+        if name not in closure:
+            closure.add(name)
+            pending += [dependency["name"] for dependency in packages[name].get("dependencies", [])]
+    scripts = {entry.name for entry in importlib.metadata.entry_points(group="console_scripts")
+               if entry.dist is not None and _normalized(entry.dist.name) in closure}
+    return frozenset({"python", *scripts})
 
 
 @pytest.mark.parametrize(("service", "argv"), _built_commands(),
@@ -211,6 +236,8 @@ def test_command_check_rejects_what_does_not_exist():
     assert _command_problem(["brownie", "run", "scripts/deploi.py"]) is not None
     assert _command_problem(["brownie", "networks", "modify", "mainnet"]) is not None
     assert _command_problem(["anvill"]) is not None
+    assert _command_problem(["ruff", "check"]) is not None  # the dev group's: not in the images
+    assert _command_problem(["celery", "inspect", "ping"]) is None
     assert _command_problem(["agora", "index", "--until", "5"]) is None
     assert _command_problem(["agora", "db", "upgrade"]) is None
 
