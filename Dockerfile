@@ -44,8 +44,8 @@ RUN pip install --no-cache-dir --disable-pip-version-check "uv==${UV_VERSION}" \
     && chown agora /deployments /var/lib/agora
 WORKDIR /app
 # Dependencies first, in a layer of their own: it survives changes to Agora's own code.
-# The dev group (pytest, ruff, mypy, slither) stays out: brownie, which the deploy needs,
-# is a main dependency.
+# The dev group (brownie, pytest, ruff, mypy, slither) stays out of the services' image:
+# they never import brownie. The deploy image adds it.
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY backend ./backend
@@ -66,6 +66,8 @@ COPY brownie-config.yaml ./
 COPY contracts ./contracts
 COPY scripts ./scripts
 COPY tools/solc-wrapper.js ./tools/solc-wrapper.js
+# brownie compiles and deploys: the dev group, here only.
+RUN uv sync --frozen
 # py-solc-x and brownie find the compiler as $SOLCX_BINARY_PATH/solc-v<version> (./dev setup_solc).
 ENV SOLCX_BINARY_PATH=/app/.solc \
     PATH=/app/.solc:/app/node_modules/.bin:$PATH

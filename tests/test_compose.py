@@ -41,12 +41,6 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 DEPLOY_SCRIPT = ROOT / "scripts" / "deploy.py"
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 
-# Subcommands and settings the compose file uses that the node's work (Celery worker and
-# beat, their broker, the node's wallet) adds to agora. Until it is merged, exactly the
-# checks naming these fail; nothing else may.
-AWAITED_SUBCOMMANDS = ("worker", "beat")
-AWAITED_SETTINGS = ("AGORA_REDIS_URL", "AGORA_WALLET_PRIVATE_KEY", "AGORA_WALLET_KEYSTORE",
-                    "AGORA_WALLET_PASSWORD_FILE", "AGORA_WALLET_PASSWORD", "AGORA_WORKER_CONCURRENCY")
 # Variables the official images read (docker-library/postgres docs), not Agora's code.
 IMAGE_VARIABLES = frozenset({"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"})
 # Programs every image's base system has (Debian's coreutils).
@@ -188,8 +182,7 @@ def _command_problem(argv: list[str]) -> str | None:
     if program == "agora":
         if _agora_accepts(args):
             return None
-        awaited = " (awaited from the node's work: merge it first)" if args and args[0] in AWAITED_SUBCOMMANDS else ""
-        return f"`agora {' '.join(args)}` is not a command the agora parser accepts{awaited}"
+        return f"`agora {' '.join(args)}` is not a command the agora parser accepts"
     if program == "brownie" and args[:1] == ["run"]:
         return None if (ROOT / args[1]).is_file() else f"brownie runs {args[1]}, which is not in the repository"
     if program == "brownie" and args[:2] == ["networks", "modify"]:
@@ -330,9 +323,7 @@ def test_only_env_file_is_env():
 @pytest.mark.parametrize("name", sorted(_env_example()))
 def test_every_variable_in_env_example_is_read_by_something(name):
     known = _settings_env_names() | _deploy_script_names() | IMAGE_VARIABLES
-    awaited = " (awaited from the node's work: merge it first)" if name in AWAITED_SETTINGS else ""
-    assert name in known, f".env.example names {name}, which no agora settings class, deploy script or image reads" \
-                          f"{awaited}"
+    assert name in known, f".env.example names {name}, which no agora settings class, deploy script or image reads"
 
 
 def _agora_settings_classes() -> list[type[BaseSettings]]:
