@@ -1,6 +1,7 @@
 """Starts a local Agora market: an anvil chain (state kept across restarts) with the
-contracts deployed and governed by the timelock, and the indexer following it into the
-database (AGORA_DATABASE_URL, default SQLite in .agora/), then waits until Ctrl-C.
+contracts deployed and governed by the timelock, and a node (`agora node`: indexer,
+matchmaker and keeper on Celery, with an embedded Redis) following it into the database
+(AGORA_DATABASE_URL, default SQLite in .agora/), then waits until Ctrl-C.
 
     ./dev market            (AGORA_RPC_PORT, default 8545; AGORA_PROFILE, default devnet)
 
@@ -10,6 +11,7 @@ moves the saved chain, logs and default database out of .agora/.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -62,14 +64,44 @@ def start_chain(port: int) -> subprocess.Popen:
     die(f"anvil did not open port {port} within 10 s")
 
 
-def start_indexer(port: int) -> subprocess.Popen:
-    """`agora index` following the chain; it logs progress to .agora/indexer.log."""
-    env = {"AGORA_DATABASE_URL": database_url(), **os.environ, "AGORA_RPC_URL": f"http://127.0.0.1:{port}",
-           "AGORA_DEPLOYMENTS_DIR": str(DEPLOYMENTS_DIR),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "backend"), os.environ.get("PYTHONPATH")]))}
-    log = open(STATE_DIR / "indexer.log", "ab")
-    # A session of its own, like the chain's: the market stops it first, between two batches.
-    return subprocess.Popen([sys.executable, "-m", "agora.cli", "index"], env=env, stdout=log,
+def node_wallet(accounts) -> dict[str, str]:
+    """The local node's wallet: an encrypted keystore in the state directory (made on the
+    first start, its password in a file beside it, both readable only by you), funded with
+    ether from the chain's first account whenever it runs low. Unless AGORA_WALLET_* says
+    otherwise."""
+    if any(os.environ.get(f"AGORA_WALLET_{name}") for name in ("KEYSTORE", "PRIVATE_KEY")):
+        return {}
+    import secrets
+
+    from eth_account import Account
+
+    keystore, password_file = STATE_DIR / "node-keystore.json", STATE_DIR / "node-keystore.password"
+    if not keystore.exists():
+        password = secrets.token_hex(16)
+        account = Account.create()
+        for path, text in ((password_file, password),
+                           (keystore, json.dumps(Account.encrypt(account.key, password)))):
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(text)
+    address = "0x" + json.loads(keystore.read_text())["address"].removeprefix("0x")
+    from brownie import web3
+
+    if web3.eth.get_balance(web3.to_checksum_address(address)) < 10**18:
+        accounts[0].transfer(web3.to_checksum_address(address), 100 * 10**18, silent=True)
+    return {"AGORA_WALLET_KEYSTORE": str(keystore), "AGORA_WALLET_PASSWORD_FILE": str(password_file)}
+
+
+def start_node(port: int, wallet: dict[str, str]) -> subprocess.Popen:
+    """`agora node` (indexer, matchmaker, keeper on Celery; an embedded Redis unless
+    AGORA_REDIS_URL is set) following the chain; it logs to .agora/node.log."""
+    # The local node is the market's only keeper: it settles every job, not just its own.
+    env = {"AGORA_DATABASE_URL": database_url(), "AGORA_KEEPER_SETTLE": "all", **os.environ, **wallet,
+           "AGORA_RPC_URL": f"http://127.0.0.1:{port}", "AGORA_DEPLOYMENTS_DIR": str(DEPLOYMENTS_DIR),
+           "AGORA_STATE_DIR": str(STATE_DIR)}
+    log = open(STATE_DIR / "node.log", "ab")
+    # A session of its own, like the chain's: the market stops it first, and it its worker and beat.
+    return subprocess.Popen([sys.executable, "-m", "agora.cli", "node"], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -81,7 +113,7 @@ def main() -> None:
         die("anvil is not on PATH: run this through ./dev market")
 
     chain = start_chain(port)
-    indexer = None
+    indexer = None  # the node process
     stopping = False
 
     def stop(*_):
@@ -112,21 +144,21 @@ def main() -> None:
         print(f"  market   {record['contracts']['JobMarket']['address']}")
         print(f"  registry {record['contracts']['ProviderRegistry']['address']}")
         print(f"  governor {record['contracts']['AgoraGovernor']['address']}")
-        indexer = start_indexer(port)
-        print(f"  indexer  following into {_database_label()}")
-        print(f"           log {STATE_DIR / 'indexer.log'}; its position: ./dev shell, then agora status")
+        indexer = start_node(port, node_wallet(brownie.accounts))
+        print(f"  node     indexer, matchmaker and keeper, into {_database_label()}")
+        print(f"           log {STATE_DIR / 'node.log'}; its position: ./dev shell, then agora status")
         print(f"Ctrl-C stops it; the chain's state is kept in {STATE_DIR} for the next start.", flush=True)
         while not stopping and chain.poll() is None and indexer.poll() is None:
             time.sleep(0.5)
         if chain.poll() is not None and not stopping:
             die(f"anvil stopped unexpectedly; see {STATE_DIR / 'anvil.log'}")
         if indexer.poll() is not None and not stopping:
-            die(f"the indexer stopped (exit {indexer.returncode}); see {STATE_DIR / 'indexer.log'}")
+            die(f"the node stopped (exit {indexer.returncode}); see {STATE_DIR / 'node.log'}")
     finally:
         if indexer is not None and indexer.poll() is None:
-            indexer.terminate()  # finishes its batch, then exits
+            indexer.terminate()  # its worker and beat finish their tasks, then it exits
             try:
-                indexer.wait(timeout=10)
+                indexer.wait(timeout=40)
             except subprocess.TimeoutExpired:
                 indexer.kill()
         if chain.poll() is None:

@@ -1,4 +1,4 @@
-"""`./dev market` (scripts/market.py): one command starts chain, contracts and indexer, stops
+"""`./dev market` (scripts/market.py): one command starts chain, contracts and a node, stops
 them cleanly on Ctrl-C, and starts again where it stopped."""
 
 from __future__ import annotations
@@ -96,7 +96,8 @@ def test_MarketStartsChainContractsAndIndexerAndResumes(tmp_path):
     finally:
         stop(market)
     stopped_at = indexed_block(db)
-    assert "indexed block" in (state / "indexer.log").read_text()
+    log = (state / "node.log").read_text()
+    assert "node wallet" in log and "(embedded" in log and "node stopped" in log, log[-3000:]
 
     market, lines = start_market(env)
     try:
