@@ -20,7 +20,7 @@ completed, or left running until a keeper slashes the missed deadline; time move
 expire; listings, pauses and (through the timelock) the collateral and stake parameters change.
 Later rounds are so contended again, on providers whose stake and reputation have moved.
 
-The seed is fixed per run (`AGORA_DIFFERENTIAL_SEED` picks another instance).
+The seed is fixed per run; `AGORA_DIFFERENTIAL_SEEDS=1,2,3` runs other instances.
 """
 
 from __future__ import annotations
@@ -38,7 +38,16 @@ from onchain import BatchRpc, Market, chain_fixtures, matched_log, outcome, prov
 
 from agora.market.states import JobState, ProviderStatus
 from agora.market.terms import HourlyPrices, JobTerms, Resources, label, quote
-from agora.matching import ANY, MatchingEngine, MatchRules, OpenJob, ProviderState, collateral_for, ineligibility
+from agora.matching import (
+    ANY,
+    MatchingEngine,
+    MatchRules,
+    OpenJob,
+    Proposal,
+    ProviderState,
+    collateral_for,
+    ineligibility,
+)
 
 _fixtures = chain_fixtures()
 system, contracts = _fixtures.system, _fixtures.contracts  # a fresh deployment per test, web3 bindings
@@ -51,7 +60,7 @@ JOBS_PER_ROUND = (150, 220)
 REGIONS = [label("eu-west"), label("us-east"), label("ap-south")]
 MODELS = [label("A100"), label("H100"), label("L4")]
 RESOURCES = ("cpu_millicores", "memory_mib", "storage_gib", "gpu_count")  # IProviderRegistry.Resource order
-SEEDS = [int(os.environ.get("AGORA_DIFFERENTIAL_SEED", "20261128"))]
+SEEDS = [int(seed) for seed in os.environ.get("AGORA_DIFFERENTIAL_SEEDS", "20261128").split(",")]
 
 # The contract's error for each reason `ineligibility` gives.
 ERROR_OF = {
@@ -73,6 +82,8 @@ class Tally:
     pairs: Counter = field(default_factory=Counter)  # ("eligible" | reason, "agree" | "disagree")
     disagreements: list[str] = field(default_factory=list)
     order_differences: int = 0  # over the ceiling and short of stake: the contract names the stake
+    stake_bound: int = 0  # providers the round's matches left without stake for even the least collateral
+    left_over: int = 0  # jobs some provider could take at a round's start that the engine left unmatched
     posted: int = 0
     released: Counter = field(default_factory=Counter)
     seconds: Counter = field(default_factory=Counter)  # wall time by phase
@@ -283,7 +294,8 @@ class Driver:
             if not agree:
                 tally.disagreements.append(f"{reason}: {p.address} job 0x{job.job_id.hex()[:12]} -> {got}")
 
-    def submit(self, proposals, providers: list[ProviderState], jobs: list[OpenJob], tally: Tally) -> list:
+    def submit(self, proposals: list[Proposal], rules: MatchRules, providers: list[ProviderState], jobs: list[OpenJob],
+               tally: Tally) -> list[tuple[JobTerms, str]]:
         """Each proposal simulated at the latest block, then sent; returns the matched (terms, provider)."""
         m, rpc = self.m, self.rpc
         terms_of = {j.job_id: j.terms for j in jobs}
@@ -324,6 +336,10 @@ class Driver:
                 tally.mismatches.append(f"{proposal.provider} used {state.used} locked {state.locked_collateral}, "
                                         f"expected {used} {locked}")
             matched.append((terms, proposal.provider))
+        # How often the stake rule, not capacity or price, stopped a provider within the batch.
+        least = rules.min_provider_stake + rules.min_job_collateral
+        tally.stake_bound += sum(1 for p in providers if p.address in {q.provider for q in proposals}
+                                 and p.stake - booked[p.address][1] < least)
         return matched
 
     def release(self, matched: list[tuple[JobTerms, str]], tally: Tally) -> None:
@@ -368,7 +384,10 @@ def run(driver: Driver, tally: Tally) -> int:
         clock = tally.timed("pairs", clock)
         proposals = MatchingEngine(providers, rules).match(jobs)
         clock = tally.timed("engine", clock)
-        matched = driver.submit(proposals, providers, jobs, tally)
+        proposed = {q.job_id for q in proposals}
+        tally.left_over += sum(1 for j in jobs if j.job_id not in proposed
+                               and any(ineligibility(p, j.terms, rules) is None for p in providers))
+        matched = driver.submit(proposals, rules, providers, jobs, tally)
         clock = tally.timed("simulate+send", clock)
         driver.release(matched, tally)
         clock = tally.timed("release", clock)
@@ -389,9 +408,12 @@ def test_EveryProposalPassesTheContractsChecks(seed, contracts, accounts):
     print(f"\nseed {seed}: {len(driver.providers)} providers, {tally.posted} jobs posted, {rounds} rounds; "
           f"{tally.proposals} proposals, {sum(tally.rejections.values())} rejected {dict(tally.rejections)}; "
           f"pairs {agreed}/{pairs} agree ({tally.order_differences} over the ceiling and short of stake, named "
-          f"InsufficientStake); by reason {dict(sorted(tally.pairs.items()))}; released {dict(tally.released)}; "
+          f"InsufficientStake); {tally.left_over} jobs left to contention, "
+          f"{tally.stake_bound} times a provider's stake ran out within a batch; "
+          f"by reason {dict(sorted(tally.pairs.items()))}; released {dict(tally.released)}; "
           f"seconds {({k: round(v, 1) for k, v in tally.seconds.items()})}")
     assert tally.proposals >= TARGET_PROPOSALS
+    assert tally.left_over and tally.stake_bound  # the batches were contended, and the stake rule bit
     assert not tally.rejections, tally.mismatches[:10]
     assert not tally.mismatches, tally.mismatches[:10]
     assert not tally.disagreements, tally.disagreements[:10]
