@@ -10,6 +10,7 @@ unlocked or impersonated accounts, with a fixed gas limit (no estimate round tri
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -60,7 +61,7 @@ class BatchRpc(ChainRpc):
     def send(self, sender: str, to: str, data: str) -> str:
         return self.call("eth_sendTransaction", [{"from": sender, "to": to, "data": data, "gas": hex(GAS)}])
 
-    def send_and_mine(self, sends: list[tuple[str, str, str]]) -> list[dict]:
+    def send_and_mine(self, sends: Sequence[tuple[str, str, str]]) -> list[dict]:
         """Sends (sender, to, data) with automine off, then mines blocks until every one is in;
         returns the receipts in order. Nonces are given here, so a sender's transactions land in
         the order given; across senders the order within a block is the node's."""
@@ -107,10 +108,11 @@ class Functions:
     the ABI: web3's `encode_abi` validates every argument and costs milliseconds a call)."""
 
     def __init__(self, contract: Contract):
-        self.address = contract.address
+        self.address: str = contract.address
         self.inputs: dict[str, tuple[bytes, list[str]]] = {}
         self.outputs: dict[str, list[str]] = {}
-        for item in contract.abi:
+        abi: list[dict[str, Any]] = contract.abi  # type: ignore[assignment]
+        for item in abi:
             if item.get("type") != "function":
                 continue
             name = item["name"]
@@ -173,7 +175,7 @@ class Market:
         return MatchRules(min_provider_stake=self.params.decode("minProviderStake", stake_answer),
                           collateral_ratio_bps=sp[1], min_job_collateral=sp[0], now=now)
 
-    def providers(self, addresses: list[str], block: int | str = "latest") -> list[ProviderState]:
+    def providers(self, addresses: Sequence[str], block: int | str = "latest") -> list[ProviderState]:
         answers = self.rpc.batch([self.registry.call("providerOf", a, block=block) for a in addresses])
         return [provider_state(a, self.registry.decode("providerOf", answer))
                 for a, answer in zip(addresses, answers, strict=True)]

@@ -9,8 +9,8 @@ quotes, in rounds. Each round the engine's inputs are read back FROM THE CHAIN (
 * every proposal is simulated with `eth_call matchJob(terms, provider, proposal.price)` from the
   matchmaker at the latest block (it must not revert), then sent as a real transaction, in the
   engine's order, so the next simulation sees the capacity and stake the earlier ones took; the
-  emitted price and collateral must be the proposal's, and the provider's used capacity and
-  locked collateral must move by exactly the job's resources and that collateral;
+  emitted price and collateral must be the proposal's, and after the batch each provider's used
+  capacity and locked collateral must have moved by exactly its jobs' resources and collaterals;
 * a sample of (provider, job) pairs, eligible or not by `agora.matching.ineligibility`, is
   simulated at the pinned block: an eligible pair must go through, an ineligible one must revert
   with the contract's error for the engine's reason.
@@ -28,13 +28,14 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
 from brownie import web3
 from eth_utils import keccak, to_checksum_address
-from onchain import BatchRpc, Market, chain_fixtures, matched_log, outcome, provider_state
+from onchain import BatchRpc, Market, chain_fixtures, matched_log, outcome
 
 from agora.market.states import JobState, ProviderStatus
 from agora.market.terms import HourlyPrices, JobTerms, Resources, label, quote
@@ -86,7 +87,7 @@ class Tally:
     left_over: int = 0  # jobs some provider could take at a round's start that the engine left unmatched
     posted: int = 0
     released: Counter = field(default_factory=Counter)
-    seconds: Counter = field(default_factory=Counter)  # wall time by phase
+    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # wall time by phase
 
     def timed(self, phase: str, started: float) -> float:
         now = time.perf_counter()
@@ -137,7 +138,7 @@ def random_job(rng: random.Random, buyer: str, providers: list[ProviderState], r
     reference = quote(resources, duration, rng.choice(providers).prices)
     num, den = rng.choice([(1, 1), (1, 1), (9, 10), (11, 10), (3, 2), (2, 1), (1, 2), (5, 1)])
     max_price = max(1, reference * num // den + rng.choice([0, 0, -1, 1]))
-    expires = round_start + rng.randint(0, 3) * STEP + STEP // 2
+    expires = round_start + rng.randint(0, 2) * STEP + STEP // 2
     return JobTerms(buyer, max_price, keccak(text=f"spec {salt}"), duration, expires, salt, resources)
 
 
@@ -149,13 +150,13 @@ class Driver:
 
     def __init__(self, contracts, accounts, seed: int):
         self.rng = random.Random(seed)
-        self.rpc = BatchRpc(web3.provider.endpoint_uri)
+        self.rpc = BatchRpc(web3.provider.endpoint_uri)  # type: ignore[attr-defined]
         self.m = Market(contracts, self.rpc)
         self.buyers = [str(a.address) for a in list(accounts)[1:5]]
         self.matchmaker, self.keeper, self.funder = (str(accounts[i].address) for i in (5, 6, 8))
-        self.timelock = contracts.timelock.address
+        self.timelock: str = contracts.timelock.address
         self.deploy_block = self.rpc.block_number()
-        self.providers = [to_checksum_address(keccak(text=f"provider {seed} {i}")[-20:])
+        self.providers: list[str] = [to_checksum_address(keccak(text=f"provider {seed} {i}")[-20:])
                           for i in range(self.rng.randint(30, 40))]
         self.posted: list[JobTerms] = []  # from the JobPosted logs read so far
         self.read_to = self.deploy_block
@@ -164,7 +165,7 @@ class Driver:
         self.expired: list[JobTerms] = []  # Open but expired at the last snapshot: a keeper expires them
         self.salt = 0
 
-    def send_all(self, sends: list[tuple[str, str, str]]) -> None:
+    def send_all(self, sends: Sequence[tuple[str, str, str]]) -> None:
         """Sends (sender, to, data) and mines them in a few blocks (one block per transaction
         costs anvil far more); each must succeed. A phase's transactions must not depend on
         another sender's in the same phase."""
@@ -282,7 +283,7 @@ class Driver:
                 agree = got is None
             else:
                 agree = got is not None and got.name == ERROR_OF[reason]
-                if agree and reason.startswith("capacity:"):
+                if got is not None and agree and reason.startswith("capacity:"):
                     agree = got.args["resource"] == RESOURCES.index(reason.split(":")[1])
                 price = quote(job.terms.resources, job.terms.duration_seconds, p.prices)
                 if (not agree and reason == "price" and got is not None and got.name == "InsufficientStake"
@@ -316,8 +317,8 @@ class Driver:
             sent = rpc.send(self.matchmaker, m.market.address, call[1][0]["data"])
             rpc.call("evm_mine", [])
             following = proposals[position + 1:position + 2]
-            receipt, after, *rest = rpc.batch([
-                ("eth_getTransactionReceipt", [sent]), m.registry.call("providerOf", proposal.provider),
+            receipt, *rest = rpc.batch([
+                ("eth_getTransactionReceipt", [sent]),
                 *(m.match_call(terms_of[f.job_id], f.provider, f.price, self.matchmaker) for f in following)])
             ahead = rest[0] if rest else None
             if int(receipt["result"]["status"], 16) != 1:
@@ -331,11 +332,13 @@ class Driver:
             need = terms.resources.as_tuple()[:4]
             used, locked = [u + n for u, n in zip(used, need, strict=True)], locked + proposal.collateral
             booked[proposal.provider] = (used, locked)
-            state = provider_state(proposal.provider, m.registry.decode("providerOf", after))
-            if (list(state.used.as_tuple()[:4]), state.locked_collateral) != (used, locked):
-                tally.mismatches.append(f"{proposal.provider} used {state.used} locked {state.locked_collateral}, "
-                                        f"expected {used} {locked}")
             matched.append((terms, proposal.provider))
+        # Each provider's capacity in use and locked collateral moved by exactly the proposals'
+        # resources and collateral (read once per round: a read per match costs a tenth of the time).
+        for state in m.providers([p.address for p in providers]):
+            if (list(state.used.as_tuple()[:4]), state.locked_collateral) != booked[state.address]:
+                tally.mismatches.append(f"{state.address} used {state.used} locked {state.locked_collateral}, "
+                                        f"expected {booked[state.address]}")
         # How often the stake rule, not capacity or price, stopped a provider within the batch.
         least = rules.min_provider_stake + rules.min_job_collateral
         tally.stake_bound += sum(1 for p in providers if p.address in {q.provider for q in proposals}
