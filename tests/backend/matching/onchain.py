@@ -23,9 +23,8 @@ from web3.contract import Contract
 
 from agora.chain.contracts import DecodedError, MarketContracts, decode_revert
 from agora.chain.rpc import ChainRpc, RpcError
-from agora.market.states import JobState
 from agora.market.terms import JOB_TERMS_ABI, HourlyPrices, JobTerms, Resources
-from agora.matching import MatchRules, OpenJob, ProviderState
+from agora.matching import MatchRules, ProviderState
 
 GAS = 600_000  # above every action the test sends (a first match: ~111,000)
 JOB_POSTED = keccak(text=f"JobPosted(bytes32,address,{JOB_TERMS_ABI})")
@@ -97,10 +96,6 @@ class CallOutcome:
     """An eth_call's answer: the decoded revert, or None when it went through."""
 
     error: DecodedError | None
-
-    @property
-    def name(self) -> str | None:
-        return None if self.error is None else self.error.name
 
 
 class Functions:
@@ -195,11 +190,6 @@ class Market:
         """`jobOf` of each id: (provider, state, deadline, paramsVersion, durationSeconds, matchmaker, price)."""
         answers = self.rpc.batch([self.market.call("jobOf", i, block=block) for i in ids])
         return [self.market.decode("jobOf", a) for a in answers]
-
-    def open_jobs(self, posted: list[JobTerms], block: int) -> list[OpenJob]:
-        """The posted jobs the market holds Open at `block`, expired or not (the engine judges expiry)."""
-        records = self.jobs([t.job_id for t in posted], block)
-        return [OpenJob(t.job_id, t) for t, job in zip(posted, records, strict=True) if job[1] == JobState.OPEN]
 
     # -- calls and sends ---------------------------------------------------------------------
 

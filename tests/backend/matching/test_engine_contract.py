@@ -1,6 +1,6 @@
 """Differential test: every match the engine proposes passes the contract's own checks.
 
-A market is deployed on anvil; ~30 providers list random capacity, regions, GPU models and
+A market is deployed on anvil; 30-40 providers list random capacity, regions, GPU models and
 prices with stakes just around the minimum stake plus collateral (some paused, some unable to
 back even one job), and buyers post random jobs whose ceilings lie around the providers'
 quotes, in rounds. Each round the engine's inputs are read back FROM THE CHAIN (`providerOf`,
@@ -83,6 +83,7 @@ class Tally:
     pairs: Counter = field(default_factory=Counter)  # ("eligible" | reason, "agree" | "disagree")
     disagreements: list[str] = field(default_factory=list)
     order_differences: int = 0  # over the ceiling and short of stake: the contract names the stake
+    edges: int = 0  # sampled pairs at a wei from the price or stake boundary
     stake_bound: int = 0  # providers the round's matches left without stake for even the least collateral
     left_over: int = 0  # jobs some provider could take at a round's start that the engine left unmatched
     posted: int = 0
@@ -157,7 +158,7 @@ class Driver:
         self.timelock: str = contracts.timelock.address
         self.deploy_block = self.rpc.block_number()
         self.providers: list[str] = [to_checksum_address(keccak(text=f"provider {seed} {i}")[-20:])
-                          for i in range(self.rng.randint(30, 40))]
+                                     for i in range(self.rng.randint(30, 40))]
         self.posted: list[JobTerms] = []  # from the JobPosted logs read so far
         self.read_to = self.deploy_block
         self.final: set[bytes] = set()  # jobs seen Completed or Refunded: never Open again
@@ -268,10 +269,18 @@ class Driver:
                     tally: Tally, per_reason: int = 10) -> None:
         """Both directions on a sample of pairs: `ineligibility` against eth_call at the pinned block."""
         by_reason: dict[str, list[tuple[ProviderState, OpenJob]]] = {}
+        edges = []  # the price within a wei of the ceiling, or the free stake within a wei of what is required
         for p in providers:
             for job in jobs:
-                by_reason.setdefault(ineligibility(p, job.terms, rules) or "eligible", []).append((p, job))
-        sample = []
+                reason = ineligibility(p, job.terms, rules) or "eligible"
+                by_reason.setdefault(reason, []).append((p, job))
+                if reason in ("eligible", "price", "stake"):
+                    price = quote(job.terms.resources, job.terms.duration_seconds, p.prices)
+                    required = rules.min_provider_stake + collateral_for(price, rules)
+                    if abs(price - job.terms.max_price) <= 1 or abs(p.stake - p.locked_collateral - required) <= 1:
+                        edges.append((reason, p, job))
+        sample = self.rng.sample(edges, min(2 * per_reason, len(edges)))
+        tally.edges += len(sample)
         for reason, pairs in sorted(by_reason.items()):
             take = 3 * per_reason if reason == "eligible" else per_reason
             sample += [(reason, p, j) for p, j in self.rng.sample(pairs, min(take, len(pairs)))]
@@ -411,12 +420,14 @@ def test_EveryProposalPassesTheContractsChecks(seed, contracts, accounts):
     print(f"\nseed {seed}: {len(driver.providers)} providers, {tally.posted} jobs posted, {rounds} rounds; "
           f"{tally.proposals} proposals, {sum(tally.rejections.values())} rejected {dict(tally.rejections)}; "
           f"pairs {agreed}/{pairs} agree ({tally.order_differences} over the ceiling and short of stake, named "
-          f"InsufficientStake); {tally.left_over} jobs left to contention, "
+          f"InsufficientStake; {tally.edges} a wei from the price or stake boundary); "
+          f"{tally.left_over} jobs left to contention, "
           f"{tally.stake_bound} times a provider's stake ran out within a batch; "
           f"by reason {dict(sorted(tally.pairs.items()))}; released {dict(tally.released)}; "
           f"seconds {({k: round(v, 1) for k, v in tally.seconds.items()})}")
     assert tally.proposals >= TARGET_PROPOSALS
     assert tally.left_over and tally.stake_bound  # the batches were contended, and the stake rule bit
+    assert tally.edges  # and the pairs reached the boundaries the wei matters at
     assert not tally.rejections, tally.mismatches[:10]
     assert not tally.mismatches, tally.mismatches[:10]
     assert not tally.disagreements, tally.disagreements[:10]
