@@ -137,6 +137,11 @@ class App:
         )
 
     def matchmaker(self) -> Matchmaker:
+        """This process's matchmaker (kept: it remembers which jobs its index is stale on)."""
+        return self._matchmaker
+
+    @cached_property
+    def _matchmaker(self) -> Matchmaker:
         from agora.matchmaker.service import Matchmaker
 
         contracts = self.contracts

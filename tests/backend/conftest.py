@@ -7,7 +7,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+from brownie import web3
+from deploy import deploy
+from marketscenario import Scenario, System
 from sqlalchemy import create_engine, text
+
+from agora.chain.contracts import MarketContracts
+from agora.chain.deployment import CONTRACTS, load
+from agora.market.protocol import PROFILES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,28 +52,40 @@ def database_url(request, tmp_path):
     admin.dispose()
 
 
+# -- a deployed market: a fresh brownie deployment per test, and web3.py bindings over it ----
+
+
+@pytest.fixture
+def system(AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket, accounts, tmp_path):
+    found = (AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket)
+    containers = type("Containers", (), {**dict(zip(CONTRACTS, found, strict=False)), "AgoraTimelock": AgoraTimelock})
+    distribution = {str(a.address): 100_000_000 * 10**18 for a in list(accounts)[1:9]}
+    record = deploy(containers, accounts[0], profile=PROFILES["devnet"], distribution=distribution,
+                    arbiter=str(accounts[9].address), directory=tmp_path / "deployments", quiet=True)
+    return System(containers, record)
+
+
+@pytest.fixture
+def scenario(system, accounts):
+    return Scenario(system, accounts)
+
+
+@pytest.fixture
+def contracts(system, tmp_path) -> MarketContracts:
+    deployment = load(tmp_path / "deployments", web3.eth.chain_id)
+    return MarketContracts.connect(web3.provider.endpoint_uri, deployment)
+
+
 # -- a live market and nodes on it (matchmaker, keeper, node tests) -------------------------
 
 
 @pytest.fixture
-def live(AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket, accounts, tmp_path):
-    """A fresh devnet deployment with two registered providers and two funded buyers."""
-    from brownie import web3
-    from deploy import deploy
-    from marketscenario import Scenario, System
-
-    from agora.chain.deployment import CONTRACTS
-    from agora.market.protocol import PROFILES
-
-    found = (AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket)
-    containers = type("Containers", (), {**dict(zip(CONTRACTS, found, strict=True)), "AgoraTimelock": AgoraTimelock})
-    distribution = {str(a.address): 100_000_000 * 10**18 for a in list(accounts)[1:9]}
-    directory = tmp_path / "deployments"
-    record = deploy(containers, accounts[0], profile=PROFILES["devnet"], distribution=distribution,
-                    arbiter=str(accounts[9].address), directory=directory, quiet=True)
-    scenario = Scenario(System(containers, record), accounts)
+def live(system, accounts, tmp_path):
+    """The deployed market with its two providers registered and its buyers' approvals given
+    (marketscenario.Scenario), and where nodes find it."""
+    scenario = Scenario(system, accounts)
     scenario.setup()
-    scenario.deployments = directory
+    scenario.deployments = tmp_path / "deployments"
     scenario.rpc_url = web3.provider.endpoint_uri
     return scenario
 

@@ -99,6 +99,10 @@ class Matchmaker:
         self.sessions, self.contracts, self.sender, self.settings = sessions, contracts, sender, settings
         self.weights = ScoreWeights(price=settings.weight_price, reputation=settings.weight_reputation,
                                     stake=settings.weight_stake, packing=settings.weight_packing)
+        # Jobs whose match the simulation refused, by the indexed block the refusal was read
+        # at: until the index moves past it, this node's view of them is known to be stale,
+        # so they are not simulated again round after round.
+        self.refused: dict[str, int] = {}
 
     def run_once(self) -> MatchReport:
         report = MatchReport()
@@ -118,8 +122,12 @@ class Matchmaker:
                                   f"{version}: waiting for the indexer")
                 return report
             landing = now + self.settings.landing_margin_seconds
+            indexed = queries.indexed_block(session)
+            at = indexed.number if indexed else 0
             jobs = queries.open_jobs(session, now=landing, limit=self.settings.batch_size * 4)
             report.open_jobs = len(jobs)
+            self.refused = {job: block for job, block in self.refused.items() if block >= at}
+            jobs = [j for j in jobs if j.job_id not in self.refused]
             due = self._due(jobs, now, report)[: self.settings.batch_size]
             if not due:
                 return report
@@ -139,6 +147,7 @@ class Matchmaker:
                 report.in_flight += 1
             except ContractRevert as exc:
                 report.lost[exc.name or "revert"] += 1
+                self.refused[job.job_id] = at
             except (TooManyInFlight, InsufficientFunds) as exc:
                 # Nothing more can be sent this round; what was proposed waits for the next.
                 report.skipped = f"stopped after {report.sent} matches: {exc}"

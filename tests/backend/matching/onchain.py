@@ -9,11 +9,8 @@ unlocked or impersonated accounts, with a fixed gas limit (no estimate round tri
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from eth_abi import decode, encode
@@ -29,17 +26,6 @@ from agora.matching import MatchRules, ProviderState
 GAS = 600_000  # above every action the test sends (a first match: ~111,000)
 JOB_POSTED = keccak(text=f"JobPosted(bytes32,address,{JOB_TERMS_ABI})")
 JOB_MATCHED = keccak(text="JobMatched(bytes32,address,address,uint256,uint256,uint256,uint256)")
-
-
-def chain_fixtures() -> ModuleType:
-    """tests/backend/chain/conftest.py as a module: its `system` and `contracts` fixtures (a fresh
-    deployment per test and web3 bindings over it) are scoped to that directory otherwise."""
-    path = Path(__file__).resolve().parents[1] / "chain" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("agora_chain_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class BatchRpc(ChainRpc):

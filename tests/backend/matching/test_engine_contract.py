@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import pytest
 from brownie import web3
 from eth_utils import keccak, to_checksum_address
-from onchain import BatchRpc, Market, chain_fixtures, matched_log, outcome
+from onchain import BatchRpc, Market, matched_log, outcome
 
 from agora.market.states import JobState, ProviderStatus
 from agora.market.terms import HourlyPrices, JobTerms, Resources, label, quote
@@ -49,9 +49,6 @@ from agora.matching import (
     collateral_for,
     ineligibility,
 )
-
-_fixtures = chain_fixtures()
-system, contracts = _fixtures.system, _fixtures.contracts  # a fresh deployment per test, web3 bindings
 
 TOKEN = 10**18
 STEP = 2_000  # seconds of chain time between rounds; expiries sit half-way between two rounds

@@ -51,6 +51,11 @@ def test_ALostRaceIsSimulatedNotSentAndCountedByItsError(live, node_app, account
     report = app.matchmaker().run_once()
     assert report.sent == 0 and report.lost == {"JobStateMismatch": 1}
     assert app.web3.eth.get_transaction_count(app.wallet.address, "pending") == nonce  # no gas, no nonce
+    # Its index is known stale on that job: not simulated again until the index moves on.
+    assert app.matchmaker().run_once().lost == {}
+    chain.mine()
+    index(app)
+    assert app.matchmaker().run_once().open_jobs == 0  # the index now shows the job matched
 
 
 def test_ARoundRunTwiceBeforeTheIndexMovesSendsEachMatchOnce(live, node_app):

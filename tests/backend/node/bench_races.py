@@ -16,7 +16,6 @@ import time
 
 import pytest
 from eth_account import Account
-
 from market import Clock, NodeProcess, ProviderBot, build_market, node_env, wait_until
 from test_two_nodes import lost_races, simulated_losses, states
 

@@ -8,30 +8,12 @@ import uuid
 
 import pytest
 from brownie import web3 as brownie_web3
-from deploy import deploy
 from sqlalchemy import create_engine, text
-from web3 import Web3
-
-from agora.chain.contracts import MarketContracts
-from agora.chain.deployment import CONTRACTS, load
-from agora.market.protocol import PROFILES
 
 
 @pytest.fixture
 def deployments(tmp_path):
     return tmp_path / "deployments"
-
-
-@pytest.fixture
-def contracts(AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket, accounts,
-              deployments) -> MarketContracts:
-    found = (AgoraToken, AgoraTimelock, AgoraGovernor, ProtocolParams, ProviderRegistry, JobMarket)
-    containers = type("Containers", (), {**dict(zip(CONTRACTS, found, strict=True)), "AgoraTimelock": AgoraTimelock})
-    distribution = {str(a.address): 100_000_000 * 10**18 for a in list(accounts)[1:9]}
-    deploy(containers, accounts[0], profile=PROFILES["devnet"], distribution=distribution,
-           arbiter=str(accounts[9].address), directory=deployments, quiet=True)
-    web3 = Web3(Web3.HTTPProvider(brownie_web3.provider.endpoint_uri, request_kwargs={"timeout": 30}))
-    return MarketContracts(web3, load(deployments, web3.eth.chain_id))
 
 
 @pytest.fixture

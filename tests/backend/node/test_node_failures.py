@@ -12,10 +12,10 @@ from collections import Counter
 
 import pytest
 from eth_account import Account
+from market import ROOT, Clock, NodeProcess, ProviderBot, build_market, node_env, wait_until
 from sqlalchemy import create_engine, select
 
 from agora.db.models import OutgoingTransaction
-from market import ROOT, Clock, NodeProcess, ProviderBot, build_market, node_env, wait_until
 
 AGORA = ROOT / ".venv" / "bin" / "agora"
 
