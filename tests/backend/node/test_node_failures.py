@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 from eth_account import Account
 from market import ROOT, Clock, NodeProcess, ProviderBot, build_market, node_env, wait_until
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, inspect, select
 
 from agora.db.models import OutgoingTransaction
 
@@ -152,3 +152,16 @@ def test_RedisGoneMidRunIsRetriedAndNothingIsSentTwice(contracts, accounts, rpc_
     engine.dispose()
     assert keys and max(keys.values()) == 1, [k for k, n in keys.items() if n > 1]  # no transaction sent twice
     print(f"\njobs done {back:.1f} s after Redis went away")
+
+
+def test_StatusNeverMigrates(contracts, env_for, tmp_path):
+    """`agora status` reads: on a database without the schema it says what to run, and the
+    database stays as it was; after `agora db upgrade` it answers."""
+    env = env_for()
+    one_line(agora(["status"], env), "run `agora db upgrade`")
+    engine = create_engine(f"sqlite:///{tmp_path / 'node.db'}")
+    assert inspect(engine).get_table_names() == []
+    engine.dispose()
+    assert agora(["db", "upgrade"], env).returncode == 0
+    run = agora(["status"], env)
+    assert run.returncode == 0 and "indexed 0" in run.stdout, run.stderr
