@@ -51,7 +51,6 @@ writes the deployment file and deletes the partial one.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -450,15 +449,23 @@ def deploy(
 
 
 def config_from_env(accounts) -> dict:
-    """Reads AGORA_* settings; returns deploy()'s keyword arguments and the deployer."""
-    name = os.environ.get("AGORA_PROFILE", "devnet")
+    """Reads the deploy settings (agora.config.DeploySettings: AGORA_PROFILE, ...);
+    returns deploy()'s keyword arguments and the deployer."""
+    from agora.config import Settings
+    from agora.errors import ConfigError
+
+    try:
+        settings = Settings()
+    except ConfigError as exc:
+        raise DeployError(str(exc)) from None
+    s = settings.deploy
+    name = s.profile
     if name not in PROFILES:
         raise DeployError(f"unknown AGORA_PROFILE {name!r}: choose one of {', '.join(PROFILES)}")
     profile = PROFILES[name]
-    key = os.environ.get("AGORA_DEPLOYER_KEY")
-    deployer = accounts.add(key) if key else accounts[0]
+    deployer = accounts.add(s.deployer_key.get_secret_value()) if s.deployer_key else accounts[0]
 
-    if path := os.environ.get("AGORA_DISTRIBUTION"):
+    if path := s.distribution:
         try:
             raw = json.loads(Path(path).read_text())
             distribution = {address: int(tokens) * TOKEN for address, tokens in raw.items()}
@@ -469,7 +476,7 @@ def config_from_env(accounts) -> dict:
     else:
         distribution = {}
 
-    arbiter = os.environ.get("AGORA_ARBITER")
+    arbiter = s.arbiter
     if arbiter is None:
         arbiter = str(accounts[9].address) if name == "devnet" and len(accounts) > 9 else ZERO
     return {
@@ -477,8 +484,8 @@ def config_from_env(accounts) -> dict:
         "profile": profile,
         "distribution": distribution,
         "arbiter": arbiter,
-        "directory": Path(os.environ.get("AGORA_DEPLOYMENTS_DIR", ROOT / "deployments")),
-        "redeploy": os.environ.get("AGORA_REDEPLOY") == "1",
+        "directory": Path(settings.chain.deployments_dir),
+        "redeploy": s.redeploy,
     }
 
 

@@ -23,8 +23,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-STATE_DIR = Path(os.environ.get("AGORA_STATE_DIR", ROOT / ".agora"))
-DEPLOYMENTS_DIR = Path(os.environ.get("AGORA_DEPLOYMENTS_DIR", ROOT / "deployments"))
+from agora.config import Settings  # noqa: E402
+from agora.errors import ConfigError  # noqa: E402
+
+try:
+    SETTINGS = Settings()
+except ConfigError as exc:
+    print(f"market: {exc}", file=sys.stderr)
+    raise SystemExit(1) from None
+STATE_DIR = Path(SETTINGS.worker.state_dir)
+DEPLOYMENTS_DIR = Path(SETTINGS.chain.deployments_dir)
 
 
 def die(message: str) -> None:
@@ -40,7 +48,7 @@ def port_in_use(port: int) -> bool:
 def start_chain(port: int) -> subprocess.Popen:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     state = STATE_DIR / "anvil-state.json"
-    if os.environ.get("AGORA_FRESH") == "1":
+    if SETTINGS.local_market.fresh:
         state.unlink(missing_ok=True)
         (DEPLOYMENTS_DIR / "31337.json").unlink(missing_ok=True)
         (STATE_DIR / "agora.db").unlink(missing_ok=True)
@@ -69,7 +77,7 @@ def node_wallet(accounts) -> dict[str, str]:
     first start, its password in a file beside it, both readable only by you), funded with
     ether from the chain's first account whenever it runs low. Unless AGORA_WALLET_* says
     otherwise."""
-    if any(os.environ.get(f"AGORA_WALLET_{name}") for name in ("KEYSTORE", "PRIVATE_KEY")):
+    if SETTINGS.wallet.keystore or SETTINGS.wallet.private_key:
         return {}
     import secrets
 
@@ -106,7 +114,7 @@ def start_node(port: int, wallet: dict[str, str]) -> subprocess.Popen:
 
 
 def main() -> None:
-    port = int(os.environ.get("AGORA_RPC_PORT", "8545"))
+    port = SETTINGS.local_market.rpc_port
     if port_in_use(port):
         die(f"port {port} is already in use; stop what listens there or set AGORA_RPC_PORT to a free port")
     if shutil.which("anvil") is None:
@@ -170,7 +178,10 @@ def main() -> None:
 
 
 def database_url() -> str:
-    return os.environ.get("AGORA_DATABASE_URL") or f"sqlite:///{STATE_DIR / 'agora.db'}"
+    # The market's own default database lives in its state directory, beside the chain.
+    if "database_url" in SETTINGS.database.model_fields_set:  # set in the environment or .env
+        return SETTINGS.database.database_url
+    return f"sqlite:///{STATE_DIR / 'agora.db'}"
 
 
 def _database_label() -> str:

@@ -144,15 +144,39 @@ class WorkerSettings(BaseSettings):
         return value
 
 
+class DeploySettings(BaseSettings):
+    """The deploy script's (scripts/deploy.py): which parameter profile, who deploys, who
+    receives the supply, who arbitrates."""
+
+    model_config = _config("AGORA_")
+
+    profile: str = "devnet"
+    deployer_key: SecretStr | None = None  # default: the node's first unlocked account
+    distribution: Path | None = None  # JSON {"0xaddress": tokens}; default (devnet): test accounts 1-8
+    arbiter: str | None = None  # required on public profiles; default (devnet): test account 9
+    redeploy: bool = False  # deploy anew even where the deployment file's contracts exist
+
+
+class LocalMarketSettings(BaseSettings):
+    """`./dev market`'s (scripts/market.py): the local chain's port, and a fresh start."""
+
+    model_config = _config("AGORA_")
+
+    rpc_port: int = Field(default=8545, ge=1, le=65_535)
+    fresh: bool = False  # throw away the saved chain, deployment file and default database
+
+
 GROUPS: dict[str, type[BaseSettings]] = {
     "chain": ChainSettings, "database": DatabaseSettings, "indexer": IndexerSettings, "wallet": WalletSettings,
     "sender": SenderSettings, "matchmaker": MatchmakerSettings, "keeper": KeeperSettings, "worker": WorkerSettings,
+    "deploy": DeploySettings, "local_market": LocalMarketSettings,
 }
 
 
 class Settings:
     """One settings object per group: `.chain`, `.database`, `.indexer`, `.wallet`,
-    `.sender`, `.matchmaker`, `.keeper`, `.worker`. ConfigError names the first invalid one."""
+    `.sender`, `.matchmaker`, `.keeper`, `.worker`, and the scripts' `.deploy` and
+    `.local_market`. ConfigError names the first invalid one."""
 
     chain: ChainSettings
     database: DatabaseSettings
@@ -162,6 +186,8 @@ class Settings:
     matchmaker: MatchmakerSettings
     keeper: KeeperSettings
     worker: WorkerSettings
+    deploy: DeploySettings
+    local_market: LocalMarketSettings
 
     def __init__(self, **overrides: Any):
         routed: dict[str, dict[str, Any]] = {name: {} for name in GROUPS}
