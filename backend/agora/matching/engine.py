@@ -255,6 +255,8 @@ class MatchingEngine:
     max_candidates: eligible providers scored per job (more: better choices, slower).
     improve_limit: local search runs on batches with at most this many matched jobs.
     exact_jobs: batches of 2 to this many jobs are solved exactly (0: never).
+    exact_candidates: eligible providers scored per job of such a batch, if more than
+        `max_candidates` (a few jobs can afford a wider look).
     exact_nodes: the exact search stops after this many nodes, keeping the best found.
     """
 
@@ -264,17 +266,20 @@ class MatchingEngine:
         rules: MatchRules,
         weights: ScoreWeights = DEFAULT_WEIGHTS,
         *,
-        max_candidates: int = 64,
+        max_candidates: int = 16,
         improve_limit: int = 64,
         exact_jobs: int = 10,
-        exact_nodes: int = 200_000,
+        exact_candidates: int = 64,
+        exact_nodes: int = 20_000,
     ) -> None:
         self.rules = rules
         self.weights = weights
         self.max_candidates = max_candidates
         self.improve_limit = improve_limit
         self.exact_jobs = exact_jobs
+        self.exact_candidates = exact_candidates
         self.exact_nodes = exact_nodes
+        self._limit = max_candidates  # during a batch: the candidates per job it may score
         self.exact_nodes_used = 0  # nodes the last exact search visited (for tests and tuning)
         self.buckets: dict[tuple[bytes, bytes], _Bucket] = {}
         self.slots: list[_Slot] = []
@@ -298,26 +303,33 @@ class MatchingEngine:
 
     def _evaluate(self, slot: _Slot, terms: JobTerms) -> tuple[float, int, int] | None:
         """(score, price, collateral) if the contract would accept this pair now, else None."""
-        found = self._scan(terms, [[(slot.rank, slot.index, slot)]], 1, 1)
+        found = self._scan(terms, [[slot.entry]], 1, 1, labels=True)
         if not found:
             return None
         neg_score, price, _, collateral, _ = found[0]
         return -neg_score, price, collateral
 
     def _scan(
-        self, terms: JobTerms, lists: Iterable[list[tuple[float, int, _Slot]]], per_list: int, limit: int
+        self,
+        terms: JobTerms,
+        lists: Iterable[list[tuple[float, int, _Slot]]],
+        per_list: int,
+        limit: int,
+        labels: bool = False,
     ) -> list[_Candidate]:
         """Scores the eligible providers of `lists` (each in rank order): at most `per_list`
         from each list, reading at most 8 times that many, and stops after `limit`.
 
         The one hot loop of the engine: every check is the contract's, on local integers.
-        Region, GPU model and status hold by construction of the bucket; the first two are
-        checked again anyway, since they are cheap and the contract checks them.
+        Status, region and GPU model hold by construction of a bucket; `labels` checks the
+        last two for providers from elsewhere.
         """
         r = terms.resources
         cpu, mem, sto, gpus = r.cpu_millicores, r.memory_mib, r.storage_gib, r.gpu_count
-        region = r.region if r.region != ANY else None
-        model = r.gpu_model if gpus and r.gpu_model != ANY else None
+        region = r.region if labels and r.region != ANY else None
+        model = r.gpu_model if labels and gpus and r.gpu_model != ANY else None
+        check_labels = region is not None or model is not None
+        divisor = _QUOTE_DIVISOR
         max_price = terms.max_price
         factor = GWEI * terms.duration_seconds
         rules = self.rules
@@ -334,9 +346,10 @@ class MatchingEngine:
             for _, index, s in members[:reads] if len(members) > reads else members:
                 if s.free_cpu < cpu or s.free_mem < mem or s.free_sto < sto or s.free_gpu < gpus:
                     continue
-                if (region is not None and s.region != region) or (model is not None and s.model != model):
+                if check_labels and ((region is not None and s.region != region) or (
+                        model is not None and s.model != model)):
                     continue
-                price = (cpu * s.k_cpu + mem * s.k_mem + gpus * s.k_gpu + sto * s.k_sto) * factor // _QUOTE_DIVISOR
+                price = (cpu * s.k_cpu + mem * s.k_mem + gpus * s.k_gpu + sto * s.k_sto) * factor // divisor
                 if price > max_price:
                     continue
                 collateral = price * ratio // BPS
@@ -376,9 +389,9 @@ class MatchingEngine:
         # per class so both tight fits and roomier, cheaper providers are considered.
         # Each class is read at most 8 times that far, so refusals (mostly price or stake)
         # cannot turn the lookup into a scan of a large class.
-        per_class = max(4, self.max_candidates // 4)
+        limit = max(self._limit, self.max_candidates)
         lists = bucket.classes_for(_cls(r.gpu_count), _cls(r.cpu_millicores))
-        return self._scan(terms, lists, per_class, self.max_candidates)
+        return self._scan(terms, lists, max(4, limit // 4), limit)
 
     def candidates(self, job: OpenJob) -> list[tuple[float, int, int, _Slot]]:
         """Scored eligible candidates of a job, best first: [(score, price, collateral, slot)]."""
@@ -410,10 +423,13 @@ class MatchingEngine:
         # Prices are scored against the batch's highest ceiling, one scale for every job, so
         # the batch's total score falls by exactly the total price (times the weight / scale).
         self._price_ref = max((job.terms.max_price for job in jobs), default=0)
+        if len(jobs) <= self.exact_jobs:
+            self._limit = self.exact_candidates
         try:
             return self._match(jobs)
         finally:
             self._price_ref = 0
+            self._limit = self.max_candidates
 
     def _match_one(self, job: OpenJob) -> list[Proposal]:
         """A lone job (a matchmaker following new jobs): its best candidate, booked."""
