@@ -244,6 +244,8 @@ class _Bucket:
 _Candidate = tuple[float, int, int, int, _Slot]
 # A matched job during a batch: (job, need, -score, price, collateral, slot).
 _Chosen = tuple[OpenJob, tuple[int, int, int, int], float, int, int, _Slot]
+# A job's option in the exact search: (value, price, collateral, slot, need).
+_Option = tuple[float, int, int, _Slot, tuple[int, int, int, int]]
 
 
 class MatchingEngine:
@@ -577,7 +579,7 @@ class MatchingEngine:
 
         # Jobs with fewest candidates first: they decide most, and fail fast.
         order = sorted(at_start, key=lambda position: (len(at_start[position]), position))
-        options: list[list[tuple[float, int, int, _Slot, tuple[int, int, int, int]]]] = []
+        options: list[list[_Option]] = []
         for position in order:
             r = jobs[position].terms.resources
             need = (r.cpu_millicores, r.memory_mib, r.storage_gib, r.gpu_count)
@@ -585,67 +587,42 @@ class MatchingEngine:
                 ((value(c), c[1], c[3], c[4], need) for c in at_start[position]),
                 key=lambda o: (-o[0], o[1], o[3].index),
             ))
-        n = len(order)
-        # Upper bounds for jobs i.. : each matched (count) at its best value.
-        rest_best = [0.0] * (n + 1)
-        for i in range(n - 1, -1, -1):
-            rest_best[i] = rest_best[i + 1] + max(0.0, options[i][0][0])
-
-        # The incumbent: the greedy assignment, valued the same way.
-        best_pick = [-1] * n
+        # The incumbent: the greedy assignment.
+        incumbent = [-1] * len(order)
         for i, position in enumerate(order):
             if position in chosen:
                 slot = chosen[position][5]
-                best_pick[i] = next(k for k, o in enumerate(options[i]) if o[3] is slot)
-        best_count = sum(1 for at in best_pick if at >= 0)
-        best_value = sum(options[i][at][0] for i, at in enumerate(best_pick) if at >= 0)
-        best_price = sum(options[i][at][1] for i, at in enumerate(best_pick) if at >= 0)
+                incumbent[i] = next(k for k, o in enumerate(options[i]) if o[3] is slot)
 
-        rules = self.rules
-        min_stake = rules.min_provider_stake
-        pick = [-1] * n
-        budget = self.exact_nodes
-        nodes = 0
+        # Jobs that share no candidate provider, even through others, do not interact: each
+        # such group is searched alone, so the nodes add up instead of multiplying.
+        group = list(range(len(order)))
 
-        def search(i: int, count: int, val: float, price: int) -> None:
-            nonlocal best_count, best_value, best_price, best_pick, nodes
-            nodes += 1
-            if i == n:
-                if count > best_count or (count == best_count and (
-                        val > best_value or (val == best_value and price < best_price))):
-                    best_count, best_value, best_price, best_pick = count, val, price, pick[:]
-                return
-            if nodes > budget:
-                return
-            remaining = n - i
-            if count + remaining < best_count:
-                return
-            if count + remaining == best_count and val + rest_best[i] < best_value:
-                return
-            for k, (v, p, collateral, s, need) in enumerate(options[i]):
-                if count + remaining == best_count and val + v + rest_best[i + 1] < best_value:
-                    break  # options are in falling value: no later one does better
-                if (s.free_cpu < need[0] or s.free_mem < need[1] or s.free_sto < need[2] or s.free_gpu < need[3]
-                        or s.free_stake < min_stake + collateral):
-                    continue
-                s.free_cpu -= need[0]
-                s.free_mem -= need[1]
-                s.free_sto -= need[2]
-                s.free_gpu -= need[3]
-                s.free_stake -= collateral
-                pick[i] = k
-                search(i + 1, count + 1, val + v, price + p)
-                s.free_cpu += need[0]
-                s.free_mem += need[1]
-                s.free_sto += need[2]
-                s.free_gpu += need[3]
-                s.free_stake += collateral
-            pick[i] = -1
-            if count + remaining - 1 >= best_count:
-                search(i + 1, count, val, price)
+        def root(i: int) -> int:
+            while group[i] != i:
+                group[i] = group[group[i]]
+                i = group[i]
+            return i
 
-        search(0, 0, 0.0, 0)
-        self.exact_nodes_used = nodes
+        first_job: dict[int, int] = {}
+        for i, opts in enumerate(options):
+            for o in opts:
+                j = first_job.setdefault(o[3].index, i)
+                group[root(i)] = root(j)
+        groups: dict[int, list[int]] = {}
+        for i in range(len(order)):
+            groups.setdefault(root(i), []).append(i)
+
+        best_pick = incumbent[:]
+        self.exact_nodes_used = 0
+        for members in groups.values():
+            picked, nodes = _branch_and_bound(
+                [options[i] for i in members], [incumbent[i] for i in members],
+                self.exact_nodes - self.exact_nodes_used, self.rules.min_provider_stake,
+            )
+            self.exact_nodes_used += nodes
+            for i, at in zip(members, picked, strict=True):
+                best_pick[i] = at
 
         # Book the winner, scoring each pair as it is booked (as greedy would report it).
         result: dict[int, _Chosen] = {}
@@ -661,6 +638,68 @@ class MatchingEngine:
             self._book(slot, need, collateral, +1)
             result[position] = (job, need, -score, price, collateral, slot)
         return result
+
+
+def _branch_and_bound(
+    options: list[list[_Option]], incumbent: list[int], budget: int, min_stake: int
+) -> tuple[list[int], int]:
+    """The best pick (an option index per job, -1: unmatched) by most jobs, then highest total
+    value, then lowest total price, and the nodes visited; the incumbent unless beaten.
+
+    Books capacity and stake on the slots' free amounts as it goes down, as the contract
+    would, and restores them exactly on the way back. Options are in falling value.
+    """
+    n = len(options)
+    # Upper bounds for jobs i.. : each matched at its best value.
+    rest_best = [0.0] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        rest_best[i] = rest_best[i + 1] + max(0.0, options[i][0][0])
+    best_pick = incumbent
+    best_count = sum(1 for at in incumbent if at >= 0)
+    best_value = sum(options[i][at][0] for i, at in enumerate(incumbent) if at >= 0)
+    best_price = sum(options[i][at][1] for i, at in enumerate(incumbent) if at >= 0)
+    pick = [-1] * n
+    nodes = 0
+
+    def search(i: int, count: int, val: float, price: int) -> None:
+        nonlocal best_count, best_value, best_price, best_pick, nodes
+        nodes += 1
+        if i == n:
+            if count > best_count or (count == best_count and (
+                    val > best_value or (val == best_value and price < best_price))):
+                best_count, best_value, best_price, best_pick = count, val, price, pick[:]
+            return
+        if nodes > budget:
+            return
+        remaining = n - i
+        if count + remaining < best_count:
+            return
+        if count + remaining == best_count and val + rest_best[i] < best_value:
+            return
+        for k, (v, p, collateral, s, need) in enumerate(options[i]):
+            if count + remaining == best_count and val + v + rest_best[i + 1] < best_value:
+                break  # options are in falling value: no later one does better
+            if (s.free_cpu < need[0] or s.free_mem < need[1] or s.free_sto < need[2] or s.free_gpu < need[3]
+                    or s.free_stake < min_stake + collateral):
+                continue
+            s.free_cpu -= need[0]
+            s.free_mem -= need[1]
+            s.free_sto -= need[2]
+            s.free_gpu -= need[3]
+            s.free_stake -= collateral
+            pick[i] = k
+            search(i + 1, count + 1, val + v, price + p)
+            s.free_cpu += need[0]
+            s.free_mem += need[1]
+            s.free_sto += need[2]
+            s.free_gpu += need[3]
+            s.free_stake += collateral
+        pick[i] = -1
+        if count + remaining - 1 >= best_count:
+            search(i + 1, count, val, price)
+
+    search(0, 0, 0.0, 0)
+    return best_pick, nodes
 
 
 def _better(score: float, price: int, than_score: float, than_price: int) -> bool:
