@@ -323,6 +323,31 @@ def contended_st(draw):
     return providers, jobs
 
 
+def test_ExactSearchFindsTheCheapestAssignmentGreedyMisses():
+    # Found by the property below with the exact search off: at most two of the four jobs fit
+    # together; greedy pays 2.70 tokens for two, the cheapest two cost 2.15.
+    providers = [
+        provider("0x" + "01" * 20, cpu=2500, mem=1024, sto=35, gpus=0,
+                 prices=HourlyPrices(2 * 10**8, 2 * 10**8, 4 * 10**8, 3 * 10**8), stake=104 * TOKEN),
+        provider("0x" + "02" * 20, cpu=2500, mem=4096, sto=23, gpus=1,
+                 prices=HourlyPrices(8 * 10**8, 5 * 10**8, 4 * 10**8, 3 * 10**8), stake=102 * TOKEN),
+        provider("0x" + "03" * 20, cpu=500, mem=3072, sto=12, gpus=2,
+                 prices=HourlyPrices(3 * 10**8, 2 * 10**8, 5 * 10**8, 2 * 10**8), stake=102 * TOKEN + TOKEN // 2),
+    ]
+    jobs = [
+        job(1, cpu=1500, mem=2048, sto=3, model="H100", region="eu", max_price=3 * TOKEN // 2),
+        job(2, cpu=0, mem=0, sto=10, gpus=1, region="eu", seconds=1800, max_price=5 * TOKEN // 2),
+        job(3, cpu=500, mem=1024, sto=2, max_price=3 * TOKEN),
+        job(4, cpu=1000, mem=1024, sto=3, model="A100", region="eu", seconds=5400, max_price=5 * TOKEN),
+    ]
+    assert optimum(providers, jobs) == (2, 2_150_000_000_000_000_000)
+    exact = MatchingEngine(providers, RULES, PRICE_ONLY).match(jobs)
+    greedy = MatchingEngine(providers, RULES, PRICE_ONLY, exact_jobs=0).match(jobs)
+    revalidate(providers, jobs, exact)
+    assert (len(exact), sum(x.price for x in exact)) == optimum(providers, jobs)
+    assert len(greedy) == 2 and sum(x.price for x in greedy) > sum(x.price for x in exact) * 105 // 100
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(contended_st())
 def test_SmallBatchesMatchTheMostJobsWithin5PercentOfTheCheapestTotal(instance):
