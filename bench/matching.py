@@ -22,13 +22,10 @@ import random
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))
-
-from agora.market.states import ProviderStatus  # noqa: E402
-from agora.market.terms import HourlyPrices, JobTerms, Resources, label  # noqa: E402
-from agora.matching import MatchingEngine, MatchRules, OpenJob, ProviderState  # noqa: E402
+from agora.market.states import ProviderStatus
+from agora.market.terms import HourlyPrices, JobTerms, Resources, label
+from agora.matching import MatchingEngine, MatchRules, OpenJob, ProviderState
 
 TOKEN = 10**18
 REGIONS = [label(r) for r in (
