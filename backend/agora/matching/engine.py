@@ -153,10 +153,12 @@ def ineligibility(provider: ProviderState, terms: JobTerms, rules: MatchRules) -
         if getattr(used, name) + getattr(r, name) > getattr(cap, name):
             return f"capacity:{name}"
     price = quote(r, terms.duration_seconds, provider.prices)
-    if price > terms.max_price:
-        return "price"
+    # In the contract's order: the registry checks the stake (for the collateral of the
+    # price it quotes) before the market compares that price with the ceiling.
     if provider.stake - provider.locked_collateral < rules.min_provider_stake + collateral_for(price, rules):
         return "stake"
+    if price > terms.max_price:
+        return "price"
     return None
 
 

@@ -172,6 +172,9 @@ def test_FreeStakeExactlyMinPlusCollateralIsOkOneWeiLessIsNot(big):
     short = replace(exact, stake=exact.stake - 1)
     assert not one(short, j)
     assert ineligibility(short, j.terms, RULES) == "stake"
+    # Over the ceiling as well: the contract's registry refuses the stake before the market
+    # compares the price (InsufficientStake, not PriceAboveCeiling), and so does the check.
+    assert ineligibility(short, j.terms.with_(max_price=price - 1), RULES) == "stake"
 
 
 def test_UnmatchableJobsAreLeftOut():

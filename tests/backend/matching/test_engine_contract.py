@@ -79,7 +79,6 @@ class Tally:
     mismatches: list[str] = field(default_factory=list)  # emitted price/collateral or bookkeeping off
     pairs: Counter = field(default_factory=Counter)  # ("eligible" | reason, "agree" | "disagree")
     disagreements: list[str] = field(default_factory=list)
-    order_differences: int = 0  # over the ceiling and short of stake: the contract names the stake
     edges: int = 0  # sampled pairs at a wei from the price or stake boundary
     stake_bound: int = 0  # providers the round's matches left without stake for even the least collateral
     left_over: int = 0  # jobs some provider could take at a round's start that the engine left unmatched
@@ -291,12 +290,6 @@ class Driver:
                 agree = got is not None and got.name == ERROR_OF[reason]
                 if got is not None and agree and reason.startswith("capacity:"):
                     agree = got.args["resource"] == RESOURCES.index(reason.split(":")[1])
-                price = quote(job.terms.resources, job.terms.duration_seconds, p.prices)
-                if (not agree and reason == "price" and got is not None and got.name == "InsufficientStake"
-                        and p.stake - p.locked_collateral < rules.min_provider_stake + collateral_for(price, rules)):
-                    # Both rules fail; the registry checks the stake before the market checks the ceiling.
-                    agree = True
-                    tally.order_differences += 1
             tally.pairs[reason, "agree" if agree else "disagree"] += 1
             if not agree:
                 tally.disagreements.append(f"{reason}: {p.address} job 0x{job.job_id.hex()[:12]} -> {got}")
@@ -416,8 +409,7 @@ def test_EveryProposalPassesTheContractsChecks(seed, contracts, accounts):
     agreed = sum(n for (_, verdict), n in tally.pairs.items() if verdict == "agree")
     print(f"\nseed {seed}: {len(driver.providers)} providers, {tally.posted} jobs posted, {rounds} rounds; "
           f"{tally.proposals} proposals, {sum(tally.rejections.values())} rejected {dict(tally.rejections)}; "
-          f"pairs {agreed}/{pairs} agree ({tally.order_differences} over the ceiling and short of stake, named "
-          f"InsufficientStake; {tally.edges} a wei from the price or stake boundary); "
+          f"pairs {agreed}/{pairs} agree ({tally.edges} a wei from the price or stake boundary); "
           f"{tally.left_over} jobs left to contention, "
           f"{tally.stake_bound} times a provider's stake ran out within a batch; "
           f"by reason {dict(sorted(tally.pairs.items()))}; released {dict(tally.released)}; "
