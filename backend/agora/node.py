@@ -48,7 +48,7 @@ def run_node(progress_seconds: float = 5.0) -> int:
     signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
     signal.signal(signal.SIGINT, lambda signum, _frame: stopping.append(signum))
     children = {
-        name: subprocess.Popen([sys.executable, "-m", "agora.cli", name], env=env, start_new_session=True)
+        name: subprocess.Popen([sys.executable, "-m", "agora.cli", name], env=env, preexec_fn=_child_of_node)
         for name in ("worker", "beat")
     }
     code = 0
@@ -81,6 +81,18 @@ def run_node(progress_seconds: float = 5.0) -> int:
         app.close()
         print("node stopped", flush=True)
     return code
+
+
+def _child_of_node() -> None:
+    """In the worker and beat, before they start: a session of their own (Ctrl-C in the
+    terminal reaches only the node, which stops them in order), and, on Linux, SIGTERM when
+    the node dies, even by SIGKILL, so no half node is left running."""
+    os.setsid()
+    if sys.platform == "linux":
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def progress_line(app: App) -> str:

@@ -44,13 +44,11 @@ def postgres_url():
 
 @pytest.fixture
 def redis_urls():
-    """Two databases of the machine's Redis, emptied, one per node."""
+    """Two databases of the machine's Redis, one per node. Not emptied: every key a node
+    writes is its own (its queue, locks and schedule are named by its node id, from its own
+    database's path; task results by their ids), so test sessions running at once on one
+    machine do not meet."""
     import redis
 
-    urls = []
-    for db in (11, 12):
-        redis.Redis(host="127.0.0.1", port=6379, db=db, socket_connect_timeout=3).flushdb()
-        urls.append(f"redis://127.0.0.1:6379/{db}")
-    yield urls
-    for db in (11, 12):
-        redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
+    redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=3).ping()
+    return ["redis://127.0.0.1:6379/11", "redis://127.0.0.1:6379/12"]

@@ -54,3 +54,20 @@ def test_AWholeNodeOnSqliteAndEmbeddedRedisCarriesJobsToCompletion(contracts, ac
     assert not psutil.pid_exists(redis_pid), "the embedded Redis outlived the node"
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE], \
         "the node left a process running"
+
+
+def test_ANodeKilledTakesItsWorkerAndBeatWithIt(contracts, accounts, rpc_url, deployments, tmp_path, redis_urls):
+    wallet = Account.create()
+    accounts[0].transfer(wallet.address, 10**18)
+    env = node_env(rpc_url, deployments, f"sqlite:///{tmp_path / 'node.db'}", wallet.key.hex(), tmp_path / "state",
+                   redis_urls[0])
+    node = NodeProcess(env, tmp_path / "node.log")
+    try:
+        wait_until(lambda: len(psutil.Process(node.process.pid).children()) == 2, 60, "worker and beat started",
+                   on_timeout=node.tail)
+        children = psutil.Process(node.process.pid).children()
+        node.process.kill()  # SIGKILL: the node cannot stop them itself
+        gone, alive = psutil.wait_procs(children, timeout=30)
+        assert not alive, [" ".join(c.cmdline()) for c in alive]
+    finally:
+        node.stop()

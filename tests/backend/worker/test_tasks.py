@@ -20,12 +20,10 @@ REDIS = "redis://127.0.0.1:6379/13"
 
 @pytest.fixture
 def celery_app(tmp_path):
-    client = redis.Redis.from_url(REDIS)
-    client.flushdb()
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", redis_url=REDIS)
-    app = tasks.configure(settings, REDIS)
-    yield app
-    client.flushdb()
+    """The Celery app configured for a node of its own (its locks named by its node id, from
+    a database path no other test uses) on this machine's Redis."""
+    redis.Redis.from_url(REDIS).ping()
+    return tasks.configure(Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}", redis_url=REDIS), REDIS)
 
 
 def test_ALockPerKindIsHeldOnceAndReleased(celery_app):
