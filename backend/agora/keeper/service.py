@@ -152,6 +152,7 @@ class Keeper:
         except Exception:  # noqa: BLE001 - the sender's simulation reports the revert itself
             return True
         block = web3.eth.get_block("latest")
-        gas_price = int(block.get("baseFeePerGas", 0)) + int(web3.eth.max_priority_fee or 0)
+        # What the sender will pay per gas: the base fee and the tip it offers.
+        gas_price = int(block.get("baseFeePerGas", 0)) + int(self.sender.settings.priority_fee_gwei * 10**9)
         return reward_token_wei * self.settings.token_price_eth >= gas * gas_price
 

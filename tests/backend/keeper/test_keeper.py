@@ -141,3 +141,21 @@ def test_ASecondKeeperThatComesLateLosesWithoutSpending(live, node_app):
     report = late.keeper().run_once()  # its index still shows the lapsed match
     assert report.sent == {} and sum(report.lost.values()) == 1
     assert late.web3.eth.get_transaction_count(late.wallet.address, "pending") == nonce
+
+
+def test_AReclaimIsSentOnlyWhenItsRewardPaysForItsGas(live, node_app):
+    """The reporter's share, valued at the configured token price, against the gas at the
+    sender's tip: at half the break-even price the keeper holds back, at twice it sends."""
+    terms = live.post()
+    live.match(terms, live.providers[0])
+    to_just_after(deadline(live, terms))
+    reward = collateral(live, terms) * P.missed_deadline_slash_bps // BPS * P.reporter_share_bps // BPS
+    probe = node_app("probe")
+    gas = probe.contracts.market.functions.reclaim(terms.as_tuple()).estimate_gas({"from": probe.wallet.address})
+    break_even = gas * 10**9 / reward  # ether per token wei at which the reward equals the gas (tip 1 gwei, base 0)
+    cheap = node_app("cheap", token_price_eth=break_even / 2, settle="none")
+    index(cheap)
+    assert cheap.keeper().run_once().unprofitable == {"reclaim": 1}
+    dear = node_app("dear", token_price_eth=break_even * 2, settle="none")
+    index(dear)
+    assert dear.keeper().run_once().sent == {"reclaim": 1}
