@@ -50,7 +50,7 @@ def test_WritesAFileTheServicesCanLoad(containers, accounts, directory, JobMarke
     for name in CONTRACTS:
         assert len(web3.eth.get_code(deployment.address(name))) > 0, name
         artifact = ROOT / f"build/contracts/{ARTIFACTS[name]}.json"
-        assert deployment.abi(name, root=ROOT) == json.loads(artifact.read_text())["abi"]
+        assert deployment.abi(name) == json.loads(artifact.read_text())["abi"]
     token_created = web3.eth.get_transaction_receipt(JobMarket.at(deployment.address("JobMarket")).tx.txid)
     assert deployment.deploy_block <= token_created.blockNumber
     assert record["treasury"] == deployment.address("TimelockController")

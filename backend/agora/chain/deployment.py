@@ -36,10 +36,9 @@ class Deployment:
     def address(self, name: str) -> str:
         return self.addresses[name]
 
-    def abi(self, name: str, root: Path | None = None) -> list:
+    def abi(self, name: str) -> list:
         """The ABI of a contract the deployment names, from the ABIs packaged in agora (the
-        file's `abi` entries, paths into brownie's build, are kept only for compatibility;
-        `root` is ignored)."""
+        file's `abi` entries, paths into brownie's build, are kept only for compatibility)."""
         if name not in self.addresses:
             raise DeploymentError(f"the deployment file names no {name} (it names {', '.join(self.addresses)}): "
                                   f"{REDEPLOY}")
