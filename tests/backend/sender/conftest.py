@@ -4,27 +4,17 @@ switches (automine is always restored)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from brownie import web3 as brownie_web3
 from eth_account import Account
+from senderkit import FAST, make_sessions, rpc
 from web3 import Web3
 
 from agora.sender import SenderSettings, TransactionSender
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from senderkit import FAST, make_sessions, rpc  # noqa: E402
-
-# The deployed-market fixtures of the chain client's tests (`system`, `contracts`, `scenario`).
-_spec = importlib.util.spec_from_file_location("_chain_conftest", Path(__file__).parents[1] / "chain" / "conftest.py")
-assert _spec is not None and _spec.loader is not None
-_chain = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_chain)
-system, scenario, contracts = _chain.system, _chain.scenario, _chain.contracts
+# The deployed-market fixtures (`system`, `contracts`, `scenario`) are tests/backend/conftest.py's.
 
 
 @pytest.fixture
