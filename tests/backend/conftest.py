@@ -18,6 +18,19 @@ from agora.market.protocol import PROFILES
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# Tests that revert the shared anvil to a snapshot 30 blocks of transactions back (brownie's
+# chain.revert) run last. After them anvil 1.x still reports automine on, but stops mining
+# raw transactions as they arrive: they wait in its pool until something else mines a block
+# (seen: a test that then sent one raw transaction found it pending, mined by a later
+# evm_mine). The sender, keeper, matchmaker and node tests send raw transactions and rely
+# on automine, as a real chain's steady block production would serve them.
+REVERTING_MODULES = ("indexer/test_reorgs.py", "indexer/test_market_safety_reorgs.py")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: str(item.path).endswith(REVERTING_MODULES))  # stable: otherwise in order
+
+
 POSTGRES_ADMIN_URL = os.environ.get("AGORA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
