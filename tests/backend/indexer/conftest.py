@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from brownie import web3
 from deploy import deploy
+from indexkit import ROOT, dump  # noqa: F401 - re-exported for older imports
 from marketscenario import Scenario, System
-from sqlalchemy import create_engine, select
 
 from agora.app import build_indexer
 from agora.chain.deployment import CONTRACTS
 from agora.config import Settings
-from agora.db.base import Base
 from agora.market.protocol import PROFILES
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -62,22 +57,3 @@ def indexer_for(settings_for):
         return build_indexer(settings_for(database_url, **overrides))
 
     return make
-
-
-IGNORED_COLUMNS = {"id", "updated_at", "batch_id"}
-INTERNAL_TABLES = {"indexed_batches", "undo_entries"}  # bookkeeping, shaped by how batches fell
-
-
-def dump(url: str) -> dict[str, list[tuple]]:
-    """Every projected row, without surrogate ids, in a canonical order."""
-    engine = create_engine(url)
-    out = {}
-    with engine.connect() as connection:
-        for name, table in Base.metadata.tables.items():
-            if name in INTERNAL_TABLES:
-                continue
-            columns = [c for c in table.columns if c.name not in IGNORED_COLUMNS]
-            rows = connection.execute(select(*columns)).all()
-            out[name] = sorted(tuple(repr(v) for v in row) for row in rows)
-    engine.dispose()
-    return out

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 from brownie import web3
-from conftest import ROOT
+from indexkit import ROOT
 from sqlalchemy import create_engine, inspect, text
 
 AGORA = ROOT / ".venv" / "bin" / "agora"

@@ -11,7 +11,7 @@ import sys
 import time
 
 from brownie import chain
-from conftest import ROOT, dump
+from indexkit import ROOT, dump
 from sqlalchemy import create_engine, text
 
 KILLS = 20

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 from brownie import chain
-from conftest import ROOT, dump
+from indexkit import ROOT, dump
 
 from agora.chain.rpc import RpcError, RpcUnavailable
 from agora.indexer.service import AdaptiveRange, IndexerError

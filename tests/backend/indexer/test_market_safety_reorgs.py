@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from agora.db.models import Job, ParamsVersion
-from conftest import dump
+from indexkit import dump
 from marketscenario import P
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 from brownie import chain, history, web3
-from conftest import ROOT, dump
+from indexkit import ROOT, dump
 from sqlalchemy import create_engine, func, select
 
 from agora.db.models import ChainEvent
