@@ -66,36 +66,38 @@ def _once(service: str):
     return run
 
 
-def _worker(_args) -> int:
+def _node_celery(role: str):
+    """This node's settings and its Celery app on AGORA_REDIS_URL, which must answer: a
+    worker or beat started alone cannot start a Redis of its own (`agora node` can)."""
     from agora.config import get_settings
     from agora.worker.broker import Broker, BrokerError
-    from agora.worker.tasks import configure, quiet_task_logs, worker_argv
-
-    settings = get_settings()
-    if not settings.worker.redis_url:
-        raise BrokerError("AGORA_REDIS_URL is empty: a lone worker needs the node's Redis (`agora node` starts an "
-                          "embedded one for its own worker and beat)")
-    broker = Broker(settings.worker.redis_url)
-    broker.check()
-    quiet_task_logs()
-    configure(settings, broker.celery_url).worker_main(worker_argv(settings))
-    return 0
-
-
-def _beat(_args) -> int:
-    from agora.config import get_settings
-    from agora.worker.broker import Broker, BrokerError, node_id
     from agora.worker.tasks import configure
 
     settings = get_settings()
     if not settings.worker.redis_url:
-        raise BrokerError("AGORA_REDIS_URL is empty: the beat needs the node's Redis (`agora node` starts an "
+        raise BrokerError(f"AGORA_REDIS_URL is empty: {role} needs the node's Redis (`agora node` starts an "
                           "embedded one for its own worker and beat)")
     broker = Broker(settings.worker.redis_url)
     broker.check()
+    return settings, configure(settings, broker.celery_url)
+
+
+def _worker(_args) -> int:
+    from agora.worker.tasks import quiet_task_logs, worker_argv
+
+    settings, celery = _node_celery("a lone worker")
+    quiet_task_logs()
+    celery.worker_main(worker_argv(settings))
+    return 0
+
+
+def _beat(_args) -> int:
+    from agora.worker.broker import node_id
+
+    settings, celery = _node_celery("the beat")
     settings.worker.state_dir.mkdir(parents=True, exist_ok=True)
     schedule = settings.worker.state_dir / f"beat-{node_id(settings)}"
-    configure(settings, broker.celery_url).start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
+    celery.start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
     return 0
 
 

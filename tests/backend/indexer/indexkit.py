@@ -16,13 +16,13 @@ IGNORED_COLUMNS = {"id", "updated_at", "batch_id"}
 INTERNAL_TABLES = {"indexed_batches", "undo_entries"}  # bookkeeping, shaped by how batches fell
 
 
-def dump(url: str) -> dict[str, list[tuple]]:
-    """Every projected row, without surrogate ids, in a canonical order."""
+def dump(url: str, skip: frozenset[str] | set[str] = INTERNAL_TABLES) -> dict[str, list[tuple]]:
+    """Every projected row, without surrogate ids, in a canonical order (tables in `skip` left out)."""
     engine = create_engine(url)
     out = {}
     with engine.connect() as connection:
         for name, table in Base.metadata.tables.items():
-            if name in INTERNAL_TABLES:
+            if name in skip:
                 continue
             columns = [c for c in table.columns if c.name not in IGNORED_COLUMNS]
             rows = connection.execute(select(*columns)).all()

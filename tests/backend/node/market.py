@@ -255,18 +255,7 @@ NODE_TABLES = {"outgoing_transactions", "outgoing_transaction_hashes", "sender_w
 
 
 def dump_market(url: str) -> dict[str, list[tuple]]:
-    """Every projected market row, without surrogate ids, in a canonical order."""
-    from sqlalchemy import create_engine, select
+    """Every projected market row, as the indexer tests compare them, without a node's own tables."""
+    from indexkit import dump
 
-    from agora.db.base import Base
-
-    engine = create_engine(url)
-    out = {}
-    with engine.connect() as connection:
-        for name, table in Base.metadata.tables.items():
-            if name in NODE_TABLES:
-                continue
-            columns = [c for c in table.columns if c.name not in {"id", "updated_at", "batch_id"}]
-            out[name] = sorted(tuple(repr(v) for v in row) for row in connection.execute(select(*columns)))
-    engine.dispose()
-    return out
+    return dump(url, skip=NODE_TABLES)
