@@ -492,7 +492,7 @@ def test_dockerfile_copies_only_what_the_repository_holds():
 def test_dockerignore_keeps_secrets_and_host_builds_out():
     for path in (".env", "node_modules", ".venv", "build", "deployments", "backend/agora/__pycache__"):
         assert _dockerignored(path), path
-    assert not _dockerignored("backend/agora/cli.py")
+    assert not _dockerignored("backend/agora/cli/__init__.py")
 
 
 def test_dockerfile_pins_the_versions_dev_pins():

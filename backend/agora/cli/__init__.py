@@ -142,6 +142,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # before the indexer's own handler is in place
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())
