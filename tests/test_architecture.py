@@ -26,6 +26,19 @@ RULES = {
                {"fastapi", "celery", "redis", "brownie"}),
     # The worker is a thin shell: tasks call services built by the composition root (agora.app).
     "worker": ({"worker", "app", "chain", "config", "errors"}, {"fastapi", "brownie"}),
+    # The sandbox runs a module on bytes: it knows nothing of chains, storage or the web.
+    "sandbox": ({"sandbox", "market", "errors"}, EXTERNAL_IO | {"httpx", "requests"}),
+    # Job data by content: a store on disk and HTTP between nodes; no chain, no database.
+    "blobs": ({"blobs", "market", "config", "errors"}, {"sqlalchemy", "web3", "brownie", "celery", "redis",
+                                                        "eth_account"}),
+    # The agent and the arbiter: read model in, sandbox and blobs to work, sender out.
+    "agent": ({"agent", "app", "market", "chain", "db", "sender", "blobs", "sandbox", "config", "errors"},
+              {"fastapi", "celery", "redis", "brownie"}),
+    "arbiter": ({"arbiter", "agent", "app", "market", "chain", "db", "sender", "blobs", "sandbox", "config", "errors"},
+                {"fastapi", "celery", "redis", "brownie"}),
+    # The buyer's side works on the chain and the blob nodes directly: no node database.
+    "buyer": ({"buyer", "market", "chain", "blobs", "sandbox", "config", "errors"},
+              {"sqlalchemy", "fastapi", "celery", "redis", "brownie"}),
 }
 
 

@@ -32,6 +32,9 @@ from agora.errors import ChainError
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
+    from agora.agent.service import ProviderAgent
+    from agora.arbiter.service import Arbiter
+    from agora.blobs import BlobClient, BlobStore
     from agora.indexer.service import Indexer
     from agora.keeper.service import Keeper
     from agora.matchmaker.service import Matchmaker
@@ -153,7 +156,41 @@ class App:
         contracts = self.contracts
         return Keeper(self.sessions, contracts, self.sender, self.settings.keeper)
 
+    # -- job data ----------------------------------------------------------------------------
+
+    @cached_property
+    def blob_store(self) -> BlobStore:
+        from agora.blobs import BlobStore
+
+        blobs = self.settings.blobs
+        return BlobStore(blobs.directory(self.settings.worker.state_dir), blobs.max_bytes)
+
+    @cached_property
+    def blobs(self) -> BlobClient:
+        """This process's blobs: its own store, then the nodes in AGORA_BLOBS_PEERS."""
+        from agora.blobs import BlobClient
+
+        return BlobClient(self.blob_store, self.settings.blobs.peer_urls, self.settings.blobs.timeout_seconds)
+
+    # -- provider agent and arbiter ------------------------------------------------------
+
+    def agent(self) -> ProviderAgent:
+        from agora.agent.service import ProviderAgent
+
+        contracts = self.contracts
+        return ProviderAgent(sessions=self.sessions, contracts=contracts, sender=self.sender, blobs=self.blobs,
+                             settings=self.settings.agent)
+
+    def arbiter(self) -> Arbiter:
+        from agora.arbiter.service import Arbiter
+
+        contracts = self.contracts
+        return Arbiter(sessions=self.sessions, contracts=contracts, sender=self.sender, blobs=self.blobs,
+                       settings=self.settings.arbiter)
+
     def close(self) -> None:
+        if "blobs" in self.__dict__:
+            self.blobs.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 

@@ -14,6 +14,7 @@ benchmarks override a few values without naming groups).
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,111 @@ class WorkerSettings(BaseSettings):
         return value
 
 
+DEFAULT_MAX_BYTES = 16 * 2**20
+
+
+def _urls(text: str) -> list[str]:
+    return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
+
+
+def _check_url(url: str) -> None:
+    if not url.startswith(("http://", "https://")) or len(url) <= len("https://"):
+        raise ValueError(f"{url!r} must be a base URL starting with http:// or https://")
+
+
+class BlobSettings(BaseSettings):
+    """Job data by content (agora.blobs): where this node keeps its blobs, where it serves
+    them, and the other nodes' blob services it fetches from and copies uploads to."""
+
+    model_config = _config("AGORA_BLOBS_")
+
+    # None: <state_dir>/blobs, state_dir being AGORA_STATE_DIR (default ROOT/.agora); see directory().
+    dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65_535, description="0: any free port")
+    # Comma-separated base URLs of the other nodes' blob services, e.g.
+    # "http://127.0.0.1:8601,http://127.0.0.1:8602"; uploads are copied to each.
+    peers: str = ""
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1, description="largest blob accepted")
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    # How other nodes reach this one; empty: http://<host>:<port> (the real port when port is 0).
+    public_url: str = ""
+
+    @field_validator("peers")
+    @classmethod
+    def _peers_are_urls(cls, value: str) -> str:
+        for url in _urls(value):
+            _check_url(url)
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_url(cls, value: str) -> str:
+        if value:
+            _check_url(value)
+        return value.rstrip("/")
+
+    @property
+    def peer_urls(self) -> list[str]:
+        """The peers' base URLs, without trailing slashes, in the order given, each once."""
+        return list(dict.fromkeys(_urls(self.peers)))
+
+    def directory(self, state_dir: Path) -> Path:
+        """The blob directory: `dir` if set, else `state_dir`/blobs."""
+        return self.dir if self.dir is not None else Path(state_dir) / "blobs"
+
+    def url(self, port: int | None = None) -> str:
+        """How others reach this node: `public_url`, else http://host:port (`port` the one
+        actually bound, when the setting is 0)."""
+        if self.public_url:
+            return self.public_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port if port is None else port}"
+
+
+class AgentSettings(BaseSettings):
+    """The provider agent (`agora provider run`): its listing, its stake, which jobs it
+    takes, and how many it runs at once. Prices are per resource-hour in gwei of the token
+    (1 token = 10^9), as the registry keeps them."""
+
+    model_config = _config("AGORA_AGENT_")
+
+    interval_seconds: float = Field(default=1.0, gt=0)
+    # Register, stake and keep the listing below current on chain (off: the listing is managed by hand).
+    manage_listing: bool = True
+    cpu_millicores: int = Field(default=4_000, ge=0)
+    memory_mib: int = Field(default=8_192, ge=0)
+    storage_gib: int = Field(default=20, ge=0)
+    gpu_count: int = Field(default=0, ge=0)
+    gpu_model: str = Field(default="", max_length=16)
+    region: str = Field(default="", max_length=16)
+    price_cpu_core_gwei: int = Field(default=100_000_000, ge=0)
+    price_memory_gib_gwei: int = Field(default=10_000_000, ge=0)
+    price_gpu_gwei: int = Field(default=0, ge=0)
+    price_storage_gib_gwei: int = Field(default=1_000_000, ge=0)
+    endpoint: str = Field(default="", max_length=256, description="where buyers reach this provider; default: "
+                                                                  "its blob service")
+    stake_tokens: int = Field(default=500, ge=0, description="stake kept at least this (whole tokens)")
+    # Decline a match whose price is below this (token wei); 0 accepts every match the listing allows.
+    min_price_wei: int = Field(default=0, ge=0)
+    # Take open jobs itself (no matchmaker fee for the buyer to pay) when they pay min_price_wei.
+    take_open_jobs: bool = False
+    max_concurrent_jobs: int = Field(default=4, ge=1, le=64)
+    # Only for demonstrating disputes: submit the hash of a corrupted output.
+    corrupt_results: bool = False
+
+
+class ArbiterSettings(BaseSettings):
+    """The arbiter (`agora arbiter run`): it re-runs disputed jobs and rules."""
+
+    model_config = _config("AGORA_ARBITER_")
+
+    interval_seconds: float = Field(default=1.0, gt=0)
+    # Rounds the job's data may be missing from every blob node before the arbiter rules for
+    # the provider (the buyer posted the data; a provider cannot be at fault for its absence).
+    unavailable_rounds: int = Field(default=5, ge=1)
+
+
 class DeploySettings(BaseSettings):
     """The deploy script's (scripts/deploy.py): which parameter profile, who deploys, who
     receives the supply, who arbitrates."""
@@ -169,7 +275,8 @@ class LocalMarketSettings(BaseSettings):
 GROUPS: dict[str, type[BaseSettings]] = {
     "chain": ChainSettings, "database": DatabaseSettings, "indexer": IndexerSettings, "wallet": WalletSettings,
     "sender": SenderSettings, "matchmaker": MatchmakerSettings, "keeper": KeeperSettings, "worker": WorkerSettings,
-    "deploy": DeploySettings, "local_market": LocalMarketSettings,
+    "deploy": DeploySettings, "local_market": LocalMarketSettings, "agent": AgentSettings, "arbiter": ArbiterSettings,
+    "blobs": BlobSettings,
 }
 
 
@@ -188,6 +295,10 @@ class Settings:
     worker: WorkerSettings
     deploy: DeploySettings
     local_market: LocalMarketSettings
+    agent: AgentSettings
+    arbiter: ArbiterSettings
+    blobs: BlobSettings
+    devnet: Path | None  # the devnet file whose values filled in the defaults, if one did
 
     def __init__(self, **overrides: Any):
         routed: dict[str, dict[str, Any]] = {name: {} for name in GROUPS}
@@ -199,6 +310,47 @@ class Settings:
                 setattr(self, name, cls(**routed[name]))
             except ValidationError as exc:
                 raise ConfigError(_describe(cls, exc)) from None
+        self.devnet = _apply_devnet(self)
+
+
+DEVNET_FILE = "devnet.json"
+
+
+def devnet_file(state_dir: Path) -> Path:
+    """Where a running `agora devnet` says where its parts are."""
+    return Path(state_dir) / DEVNET_FILE
+
+
+def _apply_devnet(settings: Settings) -> Path | None:
+    """A running devnet's chain, deployment, blob nodes, node database and person's wallet
+    as defaults: every `agora` command then finds the local market by itself. A value set in
+    the environment, in .env or as an override always wins; so does any wallet configured."""
+    path = devnet_file(settings.worker.state_dir)
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(found, dict):
+        return None
+    defaults: dict[str, dict[str, Any]] = {
+        "chain": {"rpc_url": found.get("rpc_url"), "deployments_dir": found.get("deployments_dir")},
+        "blobs": {"peers": ",".join(found.get("blob_nodes", []))},
+        "database": {"database_url": found.get("database_url")},
+    }
+    wallet = settings.wallet
+    if not wallet.model_fields_set and isinstance(found.get("wallet"), dict):
+        defaults["wallet"] = {"keystore": found["wallet"].get("keystore"),
+                              "password_file": found["wallet"].get("password_file")}
+    for group, values in defaults.items():
+        current = getattr(settings, group)
+        update = {k: v for k, v in values.items() if v and k not in current.model_fields_set}
+        if update:
+            try:
+                setattr(settings, group, type(current)(**{**current.model_dump(exclude_unset=True), **update}))
+            except ValidationError as exc:
+                raise ConfigError(f"{path} is not a devnet file this version reads ({_describe(type(current), exc)})"
+                                  ) from None
+    return path
 
 
 def _group_of(key: str) -> tuple[str, str]:

@@ -1,7 +1,8 @@
 """`agora node`: a whole node in one command.
 
 Checks the chain, the deployment and the wallet, brings the database to the latest schema,
-starts Redis (the configured one, or an embedded one), then runs the node's Celery worker
+serves its job data (the blob service, AGORA_BLOBS_*, in a thread of this process), starts
+Redis (the configured one, or an embedded one), then runs the node's Celery worker
 and beat as child processes, printing a progress line now and then, until Ctrl-C or
 SIGTERM, which stop the children (a warm shutdown: running tasks finish) and the Redis it
 started. A child that dies ends the node with its exit code, rather than leaving half a node
@@ -40,6 +41,12 @@ def run_node(progress_seconds: float = 5.0) -> int:
           f"database {settings.database.database_url.split('://')[0]}", flush=True)
     if balance == 0:
         print(f"warning: {wallet.address} holds no ether: it can match and keep only once funded", flush=True)
+    from agora.blobs import BlobServer
+
+    blobs = BlobServer(settings.blobs, settings.worker.state_dir)
+    blob_url = blobs.start()
+    peers = ", ".join(blobs.peers) or "no peers (AGORA_BLOBS_PEERS)"
+    print(f"blobs: serving {blobs.store.root} at {blob_url}, copying uploads to {peers}", flush=True)
     broker = start_broker(settings)
     embedded = f" (embedded, pid {broker.embedded.pid})" if broker.embedded else ""  # type: ignore[attr-defined]
     print(f"Redis: {broker.url}{embedded}", flush=True)
@@ -78,6 +85,7 @@ def run_node(progress_seconds: float = 5.0) -> int:
                 child.kill()
                 child.wait()
         broker.stop()
+        blobs.stop()
         app.close()
         print("node stopped", flush=True)
     return code

@@ -129,3 +129,41 @@ def node_app(live, accounts, tmp_path):
     yield make
     for app in apps:
         app.close()
+
+
+# -- job data and the services that work on it (agent, arbiter tests) ---------------------
+
+
+@pytest.fixture
+def blob_node_server(tmp_path):
+    """A real blob node on 127.0.0.1 (agora.blobs.BlobServer) with its store in tmp_path."""
+    from workkit import blob_node
+
+    server = blob_node(tmp_path, "node")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def jobs(live, blob_node_server):
+    """Posts jobs whose manifest, module and input are on the blob node, and matches them."""
+    from workkit import Jobs
+
+    client = blob_node_server.client()
+    yield Jobs(live, blob_node_server.url, client)
+    client.close()
+
+
+@pytest.fixture
+def agent_app(live, node_app, blob_node_server, tmp_path):
+    """make(name, **settings) -> an App whose wallet holds ether and tokens, fetching job data
+    from the blob node, with a blob store of its own."""
+    from workkit import fund_agent
+
+    def make(name: str = "agent", **overrides):
+        values = {"peers": blob_node_server.url, "blobs.dir": str(tmp_path / f"blobs-{name}"), **overrides}
+        app = node_app(name, **values)
+        fund_agent(live, app.wallet.address)
+        return app
+
+    return make

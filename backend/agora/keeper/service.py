@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agora.chain.contracts import ContractRevert, MarketContracts
 from agora.config import KeeperSettings
 from agora.db import queries
-from agora.matchmaker.service import terms_of
+from agora.market.terms import terms_of
 from agora.sender import AlreadySent, InsufficientFunds, TooManyInFlight, TransactionSender
 
 log = logging.getLogger("agora.keeper")

@@ -117,6 +117,17 @@ class JobTerms:
         return job_id(self)
 
 
+def terms_of(job) -> JobTerms:
+    """A job's terms rebuilt from its stored columns (the read model's `PostedJob` and its
+    kin: spec_hash 0x-hex, gpu_model and region as label text)."""
+    return JobTerms(
+        buyer=job.buyer, max_price=job.max_price, spec_hash=bytes.fromhex(job.spec_hash.removeprefix("0x")),
+        duration_seconds=job.duration_seconds, expires_at=job.expires_at, salt=job.salt,
+        resources=Resources(job.cpu_millicores, job.memory_mib, job.storage_gib, job.gpu_count, label(job.gpu_model),
+                            label(job.region)),
+    )
+
+
 def job_id(terms: JobTerms) -> bytes:
     """The market's id for a job: keccak256(abi.encode(terms))."""
     return keccak(encode([JOB_TERMS_ABI], [terms.as_tuple()]))

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agora.chain.contracts import ContractRevert, MarketContracts
 from agora.config import MatchmakerSettings
 from agora.db import queries
-from agora.market.terms import HourlyPrices, JobTerms, Resources, label
+from agora.market.terms import HourlyPrices, Resources, label, terms_of
 from agora.matching import MatchingEngine, MatchRules, OpenJob, ProviderState, ScoreWeights
 from agora.sender import AlreadySent, InsufficientFunds, TooManyInFlight, TransactionSender
 
@@ -63,15 +63,6 @@ def stagger_delay(job_id: str, node: str, stagger_seconds: float) -> float:
     (job, node) pair and different between nodes."""
     digest = keccak(bytes.fromhex(job_id.removeprefix("0x")) + bytes.fromhex(node.removeprefix("0x")))
     return int.from_bytes(digest[:8], "big") / 2**64 * stagger_seconds
-
-
-def terms_of(job: queries.PostedJob) -> JobTerms:
-    return JobTerms(
-        buyer=job.buyer, max_price=job.max_price, spec_hash=bytes.fromhex(job.spec_hash.removeprefix("0x")),
-        duration_seconds=job.duration_seconds, expires_at=job.expires_at, salt=job.salt,
-        resources=Resources(job.cpu_millicores, job.memory_mib, job.storage_gib, job.gpu_count, label(job.gpu_model),
-                            label(job.region)),
-    )
 
 
 def provider_state(p: queries.ActiveProvider) -> ProviderState:

@@ -4,6 +4,7 @@ from agora.db.models.chain import ChainEvent, Checkpoint, IndexedBatch, UndoEntr
 from agora.db.models.governance import ParameterChange, ParamsVersion, Proposal, Vote
 from agora.db.models.market import Job, Payout, Provider, Slash
 from agora.db.models.transactions import OutgoingTransaction, OutgoingTransactionHash, SenderWallet  # noqa: F401
+from agora.db.models.work import AgentRun, ArbiterRuling  # noqa: F401
 
 __all__ = [
     "ChainEvent", "Checkpoint", "IndexedBatch", "UndoEntry", "ParameterChange", "ParamsVersion", "Proposal", "Vote",

@@ -12,9 +12,11 @@ finalize and closeDispute need `now > deadline`.
 """
 
 from agora.db.queries.jobs import (
+    AssignedJob,
     DueJob,
     OpenJob,
     PostedJob,
+    disputed_jobs,
     due_for_close_dispute,
     due_for_expire,
     due_for_finalize,
@@ -22,12 +24,14 @@ from agora.db.queries.jobs import (
     due_for_slash,
     failed_providers,
     open_jobs,
+    provider_jobs,
 )
 from agora.db.queries.providers import ActiveProvider, active_providers
 from agora.db.queries.status import CurrentParams, IndexedBlock, current_params, indexed_block
 
 __all__ = [
-    "ActiveProvider", "CurrentParams", "DueJob", "IndexedBlock", "OpenJob", "PostedJob", "active_providers",
-    "current_params", "due_for_close_dispute", "due_for_expire", "due_for_finalize", "due_for_reclaim",
-    "due_for_slash", "failed_providers", "indexed_block", "open_jobs",
+    "ActiveProvider", "AssignedJob", "CurrentParams", "DueJob", "IndexedBlock", "OpenJob", "PostedJob",
+    "active_providers", "current_params", "disputed_jobs", "due_for_close_dispute", "due_for_expire",
+    "due_for_finalize", "due_for_reclaim", "due_for_slash", "failed_providers", "indexed_block", "open_jobs",
+    "provider_jobs",
 ]

@@ -52,6 +52,19 @@ class DueJob(PostedJob):
     deadline: int
 
 
+@dataclass(frozen=True)
+class AssignedJob(PostedJob):
+    """A job in a provider's hands (Matched, Running, Submitted or Disputed): what its
+    provider agent and the arbiter act on."""
+
+    state: str
+    provider: str
+    price: int | None
+    deadline: int | None  # the end of the window running now (see Job.deadline)
+    attempts: int
+    result_hash: str | None
+
+
 _POSTED = [f.name for f in fields(PostedJob)]
 _OPEN = [getattr(Job, name) for name in _POSTED] + [Job.posted_block, Job.posted_at, Job.attempts]
 
@@ -94,6 +107,24 @@ def due_for_expire(session: Session, *, now: int) -> list[DueJob]:
 def due_for_close_dispute(session: Session, *, now: int) -> list[DueJob]:
     """Disputed jobs whose arbitration window has closed (`now > arbitration_deadline`): `closeDispute`."""
     return _due(session, "disputed", Job.arbitration_deadline, Job.arbitration_deadline < now)
+
+
+def _assigned(session: Session, *conditions) -> list[AssignedJob]:
+    query = (select(*(getattr(Job, name) for name in _POSTED), Job.state, Job.provider, Job.price, Job.deadline,
+                    Job.attempts, Job.result_hash)
+             .where(*conditions).order_by(Job.deadline, Job.job_id))
+    return [AssignedJob(*values(row)) for row in session.execute(query)]
+
+
+def provider_jobs(session: Session, *, provider: str, states: tuple[str, ...]) -> list[AssignedJob]:
+    """`provider`'s jobs in any of `states` (matched, running, submitted, disputed), the
+    soonest deadline first."""
+    return _assigned(session, Job.provider == provider.lower(), Job.state.in_(states))
+
+
+def disputed_jobs(session: Session) -> list[AssignedJob]:
+    """Every Disputed job, the soonest arbitration deadline first: what the arbiter rules on."""
+    return _assigned(session, Job.state == "disputed")
 
 
 def failed_providers(session: Session, job_ids: list[str]) -> dict[str, set[str]]:

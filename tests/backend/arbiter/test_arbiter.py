@@ -1,0 +1,94 @@
+"""The arbiter re-runs disputed jobs and rules by the result hash: a cheating provider's
+wrong result is found and slashed with the buyer paid, an honest result disputed anyway is
+ruled for the provider, a job whose data is gone is ruled for the provider after its
+rounds, and a wallet governance has not named never rules."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from workkit import anvil_key, example, expected_record, rounds, sieve_input, state, submitted_hash
+
+from agora.db.models import ArbiterRuling
+from agora.market.states import JobState
+
+
+def disputed_job(live, agent_app, jobs, *, corrupt: bool, upload: bool = True):
+    """A sieve job run by an agent (corrupting its output or not), then disputed by its buyer."""
+    app = agent_app("agent", **{"agent.corrupt_results": corrupt})
+    agent = app.agent()
+    agent.ensure_listed()
+    module, data = example("sieve"), sieve_input(50_000)
+    terms, spec = jobs.post(module, data)
+    jobs.match(terms, app.wallet.address)
+    rounds(app, agent, lambda: state(live, terms) == JobState.SUBMITTED, what="the result submitted")
+    agent.close()
+    live.s.market.dispute(terms.as_tuple(), {"from": live.buyers[0]})
+    assert state(live, terms) == JobState.DISPUTED
+    return app, terms, expected_record(module, data)
+
+
+def arbiter_of(live, agent_app, **overrides):
+    app = agent_app("arbiter", private_key=anvil_key(9), **overrides)
+    assert app.wallet.address == live.arbiter.address
+    return app, app.arbiter()
+
+
+def test_ACheatingProvidersWrongResultIsFoundAndTheBuyerPaidFromTheSlash(live, agent_app, jobs):
+    agent, terms, honest = disputed_job(live, agent_app, jobs, corrupt=True)
+    submitted = submitted_hash(agent.contracts, terms)
+    assert submitted != "0x" + honest.result_id
+    buyer = live.buyers[0]
+    credit_before = live.s.market.creditOf(buyer)
+    stake_before = live.s.registry.providerOf(agent.wallet.address)[5]
+    app, arbiter = arbiter_of(live, agent_app)
+    reports = rounds(app, arbiter, lambda: state(live, terms) == JobState.SLASHED, what="the ruling")
+    assert sum(r.ruled["provider at fault"] for r in reports) == 1
+    with app.sessions() as session:
+        ruling = session.scalars(select(ArbiterRuling)).one()
+    assert ruling.provider_at_fault is True
+    assert (ruling.submitted_hash, ruling.rerun_hash, ruling.rerun_outcome) == (submitted, "0x" + honest.result_id,
+                                                                               "ok")
+    assert ruling.evidence["spec"] == terms.spec_hash.hex() and ruling.evidence["status"] == "ok"
+    # The buyer gets its escrow and its bond back, and the buyer's and reporter's shares of
+    # the slash, to the wei; the slash comes out of the provider's stake.
+    bond = agent.contracts.market.events.JobDisputed().get_logs(from_block=0)[-1]["args"]["bond"]
+    slash = agent.contracts.market.events.JobSlashed().get_logs(from_block=0)[-1]["args"]
+    assert slash["newState"] == JobState.SLASHED
+    assert live.s.market.creditOf(buyer) - credit_before == terms.max_price + bond + slash["buyerShare"] \
+        + slash["reporterShare"]
+    assert stake_before - live.s.registry.providerOf(agent.wallet.address)[5] == slash["amount"] > 0
+    logs = agent.contracts.market.events.DisputeResolved().get_logs(from_block=0)
+    assert [(bytes(e["args"]["jobId"]), e["args"]["providerAtFault"]) for e in logs] == [(terms.job_id, True)]
+
+
+def test_AnHonestResultDisputedAnywayIsRuledForTheProvider(live, agent_app, jobs):
+    agent, terms, honest = disputed_job(live, agent_app, jobs, corrupt=False)
+    assert submitted_hash(agent.contracts, terms) == "0x" + honest.result_id
+    app, arbiter = arbiter_of(live, agent_app)
+    rounds(app, arbiter, lambda: state(live, terms) == JobState.COMPLETED, what="the ruling")
+    with app.sessions() as session:
+        ruling = session.scalars(select(ArbiterRuling)).one()
+    assert (ruling.provider_at_fault, ruling.rerun_hash) == (False, "0x" + honest.result_id)
+    logs = agent.contracts.market.events.DisputeResolved().get_logs(from_block=0)
+    assert [e["args"]["providerAtFault"] for e in logs] == [False]
+
+
+def test_AJobWhoseDataIsGoneIsRuledForTheProviderAfterItsRounds(live, agent_app, jobs, blob_node_server):
+    agent, terms, _honest = disputed_job(live, agent_app, jobs, corrupt=True)
+    for blob_id in blob_node_server.store.ids():  # the node loses every blob
+        blob_node_server.store.path(blob_id).unlink()
+    app, arbiter = arbiter_of(live, agent_app, **{"arbiter.unavailable_rounds": 3})
+    reports = rounds(app, arbiter, lambda: state(live, terms) == JobState.COMPLETED, what="the default ruling")
+    assert sum(r.waiting for r in reports) == 2  # two rounds waited, the third ruled
+    with app.sessions() as session:
+        ruling = session.scalars(select(ArbiterRuling)).one()
+    assert (ruling.provider_at_fault, ruling.rerun_hash, ruling.rerun_outcome) == (False, None, "data_unavailable")
+    assert "unavailable" in ruling.evidence
+
+
+def test_AWalletGovernanceDidNotNameNeverRules(live, agent_app, jobs):
+    _agent, terms, _ = disputed_job(live, agent_app, jobs, corrupt=True)
+    app = agent_app("impostor")
+    report = app.arbiter().run_once()
+    assert report.skipped and "not this wallet" in report.skipped
+    assert state(live, terms) == JobState.DISPUTED
