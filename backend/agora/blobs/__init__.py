@@ -26,11 +26,29 @@ others, and are as trustworthy from any of them.
     BlobClient(store, peers, timeout).fetch(id) # from here or any peer, checked
 """
 
+from typing import TYPE_CHECKING, Any
+
 from agora.blobs.client import REPLICA_HEADER, BlobClient, Replicator
-from agora.blobs.routes import create_blob_app
-from agora.blobs.server import BlobServer
 from agora.blobs.settings import BlobSettings
 from agora.blobs.store import BlobCorrupt, BlobError, BlobIdInvalid, BlobNotFound, BlobStore, BlobTooLarge
+
+if TYPE_CHECKING:
+    from agora.blobs.routes import create_blob_app
+    from agora.blobs.server import BlobServer
+
+
+def __getattr__(name: str) -> Any:
+    # The HTTP side (FastAPI, uvicorn) loads only where a node serves blobs: a buyer's
+    # `agora job` command, which only fetches and uploads, starts a second faster without it.
+    if name == "BlobServer":
+        from agora.blobs.server import BlobServer
+
+        return BlobServer
+    if name == "create_blob_app":
+        from agora.blobs.routes import create_blob_app
+
+        return create_blob_app
+    raise AttributeError(f"module 'agora.blobs' has no attribute {name!r}")
 
 __all__ = [
     "REPLICA_HEADER", "BlobClient", "BlobCorrupt", "BlobError", "BlobIdInvalid", "BlobNotFound", "BlobServer",

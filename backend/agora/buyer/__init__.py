@@ -1,0 +1,46 @@
+"""The buyer's side of the market: post a WebAssembly job, watch it, fetch and verify its
+result, and cancel, confirm or dispute it (`agora job ...`). See `agora.buyer.service`."""
+
+from agora.buyer.service import (
+    BadJobId,
+    BuyerError,
+    CeilingBelowOffers,
+    InputTooLarge,
+    InsufficientFunds,
+    JobNotFound,
+    JobStatus,
+    ModuleError,
+    NoResult,
+    Offer,
+    PostedJob,
+    ResultUnavailable,
+    Sent,
+    Verification,
+    WrongState,
+    blob_client,
+    blob_settings,
+    cancel,
+    confirm,
+    credit,
+    default_ceiling,
+    dispute,
+    dispute_bond,
+    fetch_result,
+    job_status,
+    job_terms,
+    list_jobs,
+    load_module,
+    offers,
+    parse_job_id,
+    post_job,
+    verify_result,
+    withdraw,
+)
+
+__all__ = [
+    "BadJobId", "BuyerError", "CeilingBelowOffers", "InputTooLarge", "InsufficientFunds", "JobNotFound", "JobStatus",
+    "ModuleError", "NoResult", "Offer", "PostedJob", "ResultUnavailable", "Sent", "Verification", "WrongState",
+    "blob_client", "blob_settings", "cancel", "confirm", "credit", "default_ceiling", "dispute", "dispute_bond",
+    "fetch_result", "job_status", "job_terms", "list_jobs", "load_module", "offers", "parse_job_id", "post_job",
+    "verify_result", "withdraw",
+]
