@@ -92,3 +92,39 @@ def test_AWalletGovernanceDidNotNameNeverRules(live, agent_app, jobs):
     report = app.arbiter().run_once()
     assert report.skipped and "not this wallet" in report.skipped
     assert state(live, terms) == JobState.DISPUTED
+
+
+def name_arbiter(live, address: str) -> None:
+    """A proposal naming `address` the arbiter, voted, queued and executed by the timelock."""
+    from brownie import chain
+    from eth_utils import keccak
+    from marketscenario import DEVNET
+
+    s, g = live.s, live.s.governor
+    for voter in live.voters:
+        s.token.delegate(voter, {"from": voter})
+    chain.sleep(1)
+    args = ([s.params], [0], [s.params.setArbiter.encode_input(address)])
+    description = f"A new arbiter {address}"
+    proposal = g.propose(*args, description, {"from": live.voters[0]}).return_value
+    chain.sleep(g.votingDelay() + 1)
+    chain.mine()
+    for voter in live.voters:
+        g.castVote(proposal, 1, {"from": voter})
+    chain.sleep(g.votingPeriod() + 1)
+    chain.mine()
+    g.queue(*args, keccak(text=description), {"from": live.keeper})
+    chain.sleep(DEVNET.governance.timelock_delay_seconds + 1)
+    g.execute(*args, keccak(text=description), {"from": live.keeper})
+
+
+def test_AnArbiterGovernanceNamesRulesAndTheOneItReplacedStops(live, agent_app, jobs):
+    newcomer = agent_app("newcomer")
+    name_arbiter(live, newcomer.wallet.address)
+    assert live.s.params.arbiter() == newcomer.wallet.address
+    _agent, terms, honest = disputed_job(live, agent_app, jobs, corrupt=True)
+    _old_app, old = arbiter_of(live, agent_app)
+    assert "not this wallet" in old.run_once().skipped
+    rounds(newcomer, newcomer.arbiter(), lambda: state(live, terms) == JobState.SLASHED, what="the new ruling")
+    logs = newcomer.contracts.market.events.DisputeResolved().get_logs(from_block=0)
+    assert [(e["args"]["arbiter"], e["args"]["providerAtFault"]) for e in logs] == [(newcomer.wallet.address, True)]
