@@ -66,7 +66,8 @@ def send_and_wait(web3: Web3, account: LocalAccount, call: Any, *, timeout: floa
         raise TransactionFailed(f"{call.fn_name} ({tx_hash.hex()}) is not mined after {timeout:g} s: it may still "
                                 "be; look it up before sending it again") from None
     if receipt["status"] != 1:
-        raise TransactionFailed(f"{call.fn_name} ({tx_hash.hex()}) reverted when mined: {_replayed(call, account, receipt)}")
+        why = _replayed(call, account, receipt)
+        raise TransactionFailed(f"{call.fn_name} ({tx_hash.hex()}) reverted when mined: {why}")
     return receipt
 
 
