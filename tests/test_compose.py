@@ -10,7 +10,6 @@ the Dockerfile copies files that exist and pins the versions ./dev pins.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fnmatch
 import functools
@@ -25,7 +24,6 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
@@ -147,29 +145,29 @@ def _npm_bins() -> set[str]:
             if path.removeprefix("node_modules/") in direct for bin_name in package.get("bin", {})}
 
 
-class _Parsed(Exception):
-    """The agora parser took the arguments; raised before the command would run."""
-
-
 def _agora_accepts(args: list[str]) -> bool:
-    """Whether the real `agora` parser takes these arguments, options included (it exits 2 if not)."""
+    """Whether the real `agora` parser takes these arguments, options included, without running
+    the command: each group's context is made (its options parsed), its subcommand resolved,
+    down to the command, whose context parses and checks its own options and arguments."""
+    import typer
+
     from agora import cli
 
-    parse_args = argparse.ArgumentParser.parse_args
-
-    def parse_then_stop(self, *a, **k):
-        parse_args(self, *a, **k)
-        raise _Parsed
-
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-            mock.patch.object(argparse.ArgumentParser, "parse_args", parse_then_stop):
+    command = typer.main.get_command(cli.app)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         try:
-            cli.main(args)
-        except _Parsed:
-            return True
-        except SystemExit:
+            context = command.make_context("agora", list(args))
+            while hasattr(command, "resolve_command"):  # a group: its subcommand next
+                rest = [*context._protected_args, *context.args]  # the subcommand, then its arguments
+                if not rest:
+                    return False  # a group alone runs nothing
+                name, command, rest = command.resolve_command(context, rest)
+                context = command.make_context(name, rest, parent=context)
+        except typer.Exit as exit_:  # --help
+            return exit_.exit_code == 0
+        except typer.TyperException:  # click's usage errors
             return False
-    return False
+    return True
 
 
 def _brownie_networks_added() -> dict[str, str]:

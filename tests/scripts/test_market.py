@@ -93,8 +93,25 @@ def test_MarketStartsChainContractsAndIndexerAndResumes(tmp_path):
         assert indexed >= deployed["deployBlock"]
         # ...and it follows the head: anvil mines a block a second.
         wait_for_index(db, above=indexed + 2)
+        # The whole market runs: three providers and the arbiter, and the example jobs
+        # posted as "you" are matched, run and paid. Every agora command finds the devnet
+        # by itself (its file in the state directory): no AGORA_RPC_URL, no wallet given.
+        devnet = json.loads((state / "devnet.json").read_text())
+        assert len(devnet["providers"]) == 3 and devnet["arbiter"]["address"]
+        assert sum(line.strip().startswith("posted example job") for line in lines) == 3, "".join(lines)
+        cli_env = {k: v for k, v in env.items() if k != "AGORA_DEPLOYMENTS_DIR"}
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline:
+            jobs = json.loads(subprocess.run([sys.executable, "-m", "agora.cli", "job", "list", "--json"], env=cli_env,
+                                             capture_output=True, text=True, check=True, cwd=ROOT).stdout)
+            if len(jobs) == 3 and all(job["state"] == "Completed" for job in jobs):
+                break
+            time.sleep(2)
+        assert [job["state"] for job in jobs] == ["Completed"] * 3, jobs
+        assert {job["buyer"].lower() for job in jobs} == {devnet["wallet"]["address"].lower()}
     finally:
         stop(market)
+    assert not (state / "devnet.json").exists(), "a stopped devnet leaves no file for commands to follow"
     stopped_at = indexed_block(db)
     log = (state / "node.log").read_text()
     assert "node wallet" in log and "(embedded" in log and "node stopped" in log, log[-3000:]
@@ -103,6 +120,7 @@ def test_MarketStartsChainContractsAndIndexerAndResumes(tmp_path):
     try:
         assert any(line.strip() == f"market   {first_address}" for line in lines), "".join(lines)
         assert not any("deployed at" in line for line in lines), "the second start must not deploy again"
+        assert not any("posted example job" in line for line in lines), "the examples are posted once"
         wait_for_index(db, above=stopped_at + 1)
     finally:
         stop(market)

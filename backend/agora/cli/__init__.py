@@ -1,144 +1,138 @@
-"""The `agora` command."""
+"""The `agora` command: a Typer app over the node, the wallet, governance, providers, jobs
+and the services a person runs.
+
+`main(argv)` is the entry point (`agora = "agora.cli:main"`, and `python -m agora.cli`): it
+returns 0 on success, 2 on a usage error (click's message on stderr), 1 on an
+`agora.errors.AgoraError` (one line, `agora: <message>`, on stderr), 130 on Ctrl-C."""
 
 from __future__ import annotations
 
-import argparse
-import gc
 import logging
-import signal
 import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from agora.cli import gov, node, provider, wallet
+from agora.cli.node import tune_garbage_collector
+from agora.errors import AgoraError
+
+MARKET = "Use the market"
+GOVERN = "Wallet and governance"
+SERVICES = "Run a service"
+
+# Words that name a secret: an option like --private-key or --password is refused with why.
+SECRET_WORDS = ("key", "password", "secret", "mnemonic", "seed")
 
 
-def tune_garbage_collector() -> None:
-    """Indexing allocates millions of short-lived objects (decoded events, rows) while the
-    process keeps only a few: freeze what startup loaded so full collections skip it, and
-    let the youngest generation fill further before each collection."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+class AgoraGroup(TyperGroup):
+    """The root group: an AgoraError from any command ends as one line on stderr and exit 1
+    (under `main` and under Typer's CliRunner alike)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AgoraError as exc:
+            print(f"agora: {exc}", file=sys.stderr, flush=True)
+            raise typer.Exit(1) from None
 
 
-def _index(args) -> int:
-    from agora.app import build_indexer
-    from agora.config import get_settings
-
-    indexer = build_indexer(get_settings())
-    tune_garbage_collector()
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
-    indexer.run(until_block=args.until, stop=lambda: bool(stopping))
-    status = indexer.status()
-    print(f"indexed block {status.indexed} of {status.head} (chain {status.chain_id})")
-    return 0
+app = typer.Typer(
+    cls=AgoraGroup,
+    name="agora",
+    help="Agora: an open compute marketplace governed by smart contracts. Run a node, offer compute, post jobs, "
+         "vote on the protocol's parameters.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
 
 
-def _status(_args) -> int:
-    """Where the index stands; reads only (it never migrates: an old schema is reported)."""
-    from agora.app import App
-
-    s = App().indexer().status()
-    if s.rollback_pending:
-        print(f"chain {s.chain_id}: head {s.head}, indexed {s.indexed}: the chain switched to a shorter fork; "
-              f"rollback pending (the indexer rolls back to the common ancestor on its next step)")
-    else:
-        print(f"chain {s.chain_id}: head {s.head}, indexed {s.indexed}, lag {s.lag} blocks, final up to {s.finalized}")
-    return 0
-
-
-def _db_upgrade(_args) -> int:
-    from agora.app import App
-
-    App().migrate()
-    print("database schema is up to date")
-    return 0
-
-
-def _once(service: str):
-    def run(_args) -> int:
-        from agora.app import App
-
-        app = App()
-        report = app.matchmaker().run_once() if service == "match" else app.keeper().run_once()
-        print(report.line())
-        return 0
-
-    return run
-
-
-def _node_celery(role: str):
-    """This node's settings and its Celery app on AGORA_REDIS_URL, which must answer: a
-    worker or beat started alone cannot start a Redis of its own (`agora node` can)."""
-    from agora.config import get_settings
-    from agora.worker.broker import Broker, BrokerError
-    from agora.worker.tasks import configure
-
-    settings = get_settings()
-    if not settings.worker.redis_url:
-        raise BrokerError(f"AGORA_REDIS_URL is empty: {role} needs the node's Redis (`agora node` starts an "
-                          "embedded one for its own worker and beat)")
-    broker = Broker(settings.worker.redis_url)
-    broker.check()
-    return settings, configure(settings, broker.celery_url)
-
-
-def _worker(_args) -> int:
-    from agora.worker.tasks import quiet_task_logs, worker_argv
-
-    settings, celery = _node_celery("a lone worker")
-    quiet_task_logs()
-    celery.worker_main(worker_argv(settings))
-    return 0
-
-
-def _beat(_args) -> int:
-    from agora.worker.broker import node_id
-
-    settings, celery = _node_celery("the beat")
-    settings.worker.state_dir.mkdir(parents=True, exist_ok=True)
-    schedule = settings.worker.state_dir / f"beat-{node_id(settings)}"
-    celery.start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
-    return 0
-
-
-def _node(args) -> int:
-    from agora.node import run_node
-
-    return run_node(progress_seconds=args.progress)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="agora", description="Agora compute marketplace node")
-    commands = parser.add_subparsers(dest="command", required=True)
-    index = commands.add_parser("index", help="index the chain into the database (backfill, then follow the head)")
-    index.add_argument("--until", type=int, default=None, help="stop once this block is indexed")
-    index.set_defaults(run=_index)
-    commands.add_parser("status", help="show the indexer's position (reads only)").set_defaults(run=_status)
-    node = commands.add_parser("node", help="run a whole node: migrations, embedded Redis if none is set, "
-                                            "worker and beat (indexer, matchmaker, keeper) until Ctrl-C")
-    node.add_argument("--progress", type=float, default=5.0, help="seconds between progress lines")
-    node.set_defaults(run=_node)
-    commands.add_parser("worker", help="a Celery worker of this node (AGORA_REDIS_URL)").set_defaults(run=_worker)
-    commands.add_parser("beat", help="the Celery beat of this node (AGORA_REDIS_URL)").set_defaults(run=_beat)
-    commands.add_parser("match", help="one matchmaker round, then exit").set_defaults(run=_once("match"))
-    commands.add_parser("keep", help="one keeper round, then exit").set_defaults(run=_once("keep"))
-    from agora.sender.cli import register as register_wallet
-
-    register_wallet(commands)
-    db = commands.add_parser("db", help="database schema")
-    db.add_argument("action", choices=["upgrade"])
-    db.set_defaults(run=_db_upgrade)
-    args = parser.parse_args(argv)
+@app.callback()
+def _root() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # it narrates every migration check
 
-    from agora.errors import AgoraError
 
+node.register(app)
+
+from agora.cli.job import app as job_app  # noqa: E402 - mounted after the node's commands: the help's order
+
+app.add_typer(job_app, name="job", rich_help_panel=MARKET)
+app.add_typer(provider.app, name="provider", rich_help_panel=MARKET)
+app.add_typer(wallet.app, name="wallet", rich_help_panel=GOVERN)
+app.add_typer(gov.app, name="gov", rich_help_panel=GOVERN)
+
+arbiter_app = typer.Typer(help="The arbiter: re-run disputed jobs and rule on them.", no_args_is_help=True)
+blobs_app = typer.Typer(help="The blob store: job specifications, inputs and results, by content hash.",
+                        no_args_is_help=True)
+app.add_typer(arbiter_app, name="arbiter", rich_help_panel=SERVICES)
+app.add_typer(blobs_app, name="blobs", rich_help_panel=SERVICES)
+
+
+@arbiter_app.command("run")
+def arbiter_run() -> int:
+    """Run the arbiter until Ctrl-C: re-run disputed jobs and rule on them.
+
+    Its wallet must be the market's arbiter (`agora gov params` names it). It re-runs each
+    disputed job from its data in the blob store (AGORA_ARBITER_*)."""
+    from agora.arbiter.runner import run_arbiter
+
+    return run_arbiter()
+
+
+@blobs_app.command("serve")
+def blobs_serve() -> int:
+    """Serve this node's blob store over HTTP until Ctrl-C, copying uploads to its peers.
+
+    Where and with whom: AGORA_BLOBS_* (the blobs lie under AGORA_STATE_DIR unless
+    AGORA_BLOBS_DIR says otherwise)."""
+    from agora.blobs.server import serve_forever
+
+    return serve_forever()
+
+
+@app.command("devnet", rich_help_panel=SERVICES)
+def devnet() -> int:
+    """Start a whole local market until Ctrl-C, as ./dev market does (from a checkout).
+
+    An anvil chain with the contracts deployed and governed, and a node matching and
+    keeping on it; the chain's state is kept in .agora/ for the next start."""
+    from agora.devnet import run_devnet
+
+    return run_devnet()
+
+
+def _unrecognized(exc: Any) -> None:
+    """Names a secret-looking unknown option for what it is: keys and passwords never come
+    from the command line (they would show in `ps` and shell history)."""
+    name = getattr(exc, "option_name", "") or ""
+    if type(exc).__name__ == "NoSuchOption" and any(word in name.lower() for word in SECRET_WORDS):
+        exc.message = (f"No such option: {name} (unrecognized arguments: a key or password is never a command-line "
+                       f"argument, it would show in ps and shell history; set AGORA_WALLET_KEYSTORE with "
+                       f"AGORA_WALLET_PASSWORD_FILE, or AGORA_WALLET_PRIVATE_KEY)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs `agora` with `argv` (default: sys.argv[1:]); the exit code."""
+    command = typer.main.get_command(app)
     try:
-        return args.run(args)
-    except AgoraError as exc:
+        result = command.main(args=argv, prog_name="agora", standalone_mode=False)
+    except typer.Abort:
+        print("Aborted.", file=sys.stderr)
+        return 1
+    except typer.TyperException as exc:  # click's usage errors (exit code 2) and other click exceptions
+        _unrecognized(exc)
+        exc.show()  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", 2))
+    except AgoraError as exc:  # raised outside a command (the root group prints those inside)
         print(f"agora: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # before the indexer's own handler is in place
+    except KeyboardInterrupt:
         return 130
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0
 
+
+__all__ = ["app", "main", "tune_garbage_collector"]

@@ -4,4 +4,5 @@ import sys
 
 from agora.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when imported (tests/test_compose.py imports every agora module)
+    sys.exit(main())

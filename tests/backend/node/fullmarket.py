@@ -7,7 +7,6 @@ actors) uses brownie."""
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eth_account import Account
-from market import ROOT, node_env
+from market import ROOT, Service, node_env
 
 from agora.market.protocol import TOKEN
 
@@ -26,35 +25,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-class Service:
-    """`agora <args>` in a process of its own, its output in a log file."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str], logs: Path):
-        self.name, self.log = name, logs / f"{name}.log"
-        self.out = open(self.log, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen([sys.executable, "-m", "agora.cli", *args], env=env, stdout=self.out,
-                                        stderr=subprocess.STDOUT, cwd=ROOT)
-
-    def stop(self, timeout: float = 60) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait()
-        self.out.close()
-        return code
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait()
-        self.out.close()
-
-    def tail(self, lines: int = 30) -> str:
-        return f"--- {self.name}\n" + "\n".join(self.log.read_text().splitlines()[-lines:])
 
 
 @dataclass

@@ -213,14 +213,14 @@ def node_env(rpc_url: str, deployments: Path, database_url: str, key: str, state
     return env
 
 
-class NodeProcess:
-    """`agora node` in a process of its own, its output in a log file."""
+class Service:
+    """`agora <args>` in a process of its own, its output in <logs>/<name>.log."""
 
-    def __init__(self, env: dict[str, str], log: Path):
-        self.log = log
-        self.out = open(log, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen([sys.executable, "-m", "agora.cli", "node", "--progress", "2"], env=env,
-                                        stdout=self.out, stderr=subprocess.STDOUT, cwd=ROOT)
+    def __init__(self, name: str, args: list[str], env: dict[str, str], logs: Path):
+        self.name, self.log = name, logs / f"{name}.log"
+        self.out = open(self.log, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen([sys.executable, "-m", "agora.cli", *args], env=env, stdout=self.out,
+                                        stderr=subprocess.STDOUT, cwd=ROOT)
 
     def stop(self, timeout: float = 60) -> int:
         if self.process.poll() is None:
@@ -233,8 +233,21 @@ class NodeProcess:
         self.out.close()
         return code
 
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to finish anything."""
+        self.process.kill()
+        self.process.wait()
+        self.out.close()
+
     def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text().splitlines()[-lines:])
+        return f"--- {self.name}\n" + "\n".join(self.log.read_text().splitlines()[-lines:])
+
+
+class NodeProcess(Service):
+    """`agora node` in a process of its own, its output in the log file `log`."""
+
+    def __init__(self, env: dict[str, str], log: Path):
+        super().__init__(log.stem, ["node", "--progress", "2"], env, log.parent)
 
 
 def wait_until(condition, timeout: float, what: str, every: float = 0.25, on_timeout=lambda: "") -> None:

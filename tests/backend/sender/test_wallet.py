@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-import stat
 
 import pytest
 from eth_account import Account
 
 from agora.errors import ConfigError
 from agora.sender import SenderSettings, WalletError, WalletSettings, load_wallet
-from agora.sender.cli import register
 from agora.sender.settings import load_settings
 
 
@@ -82,44 +79,3 @@ def test_AFeeBumpUnderTenPercentIsRefused(monkeypatch):
     with pytest.raises(ConfigError) as raised:
         load_settings(SenderSettings)
     assert one_line(raised.value).startswith("AGORA_SENDER_FEE_BUMP_PERCENT is invalid")
-
-
-def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="agora")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.run(args)
-
-
-def test_WalletNewWritesAPrivateKeystoreTheNodeCanLoad(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("AGORA_WALLET_PASSWORD", "battery staple")
-    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    path = tmp_path / "node" / "key.json"
-    assert run(["wallet", "new", "--keystore", str(path)]) == 0
-    address = capsys.readouterr().out.strip()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert load_wallet(WalletSettings(keystore=path, password="battery staple")).address == address
-    with pytest.raises(WalletError, match="exists"):
-        run(["wallet", "new", "--keystore", str(path)])
-
-
-def test_WalletNewAsksThePasswordTwiceOnATerminal(tmp_path, monkeypatch):
-    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    answers = iter(["one", "two"])
-    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
-    with pytest.raises(WalletError, match="the two passwords differ"):
-        run(["wallet", "new", "--keystore", str(tmp_path / "key.json")])
-    assert not (tmp_path / "key.json").exists()
-
-
-def test_WalletAddressPrintsTheAddressAndBalance(monkeypatch, capsys, wallet, chain_web3):
-    monkeypatch.setenv("AGORA_WALLET_PRIVATE_KEY", wallet.key.hex())
-    monkeypatch.setenv("AGORA_RPC_URL", chain_web3.provider.endpoint_uri)
-    from agora.config import get_settings
-
-    get_settings.cache_clear()
-    try:
-        assert run(["wallet", "address"]) == 0
-    finally:
-        get_settings.cache_clear()
-    assert capsys.readouterr().out.strip() == f"{wallet.address} 10 ETH"
