@@ -98,8 +98,10 @@ def blobs_serve() -> int:
 def devnet() -> int:
     """Start a whole local market until Ctrl-C, as ./dev market does (from a checkout).
 
-    An anvil chain with the contracts deployed and governed, and a node matching and
-    keeping on it; the chain's state is kept in .agora/ for the next start."""
+    An anvil chain with the contracts deployed and governed, a node (indexer, matchmaker,
+    keeper, blob service), three provider agents, the arbiter, a funded wallet for you and
+    example jobs; every agora command finds it by itself. The chain's state is kept in
+    .agora/ for the next start."""
     from agora.devnet import run_devnet
 
     return run_devnet()
