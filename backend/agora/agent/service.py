@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from eth_utils import to_checksum_address
@@ -48,7 +49,7 @@ from agora.db import queries
 from agora.db.models import AgentRun
 from agora.errors import AgoraError
 from agora.market.protocol import TOKEN
-from agora.market.spec import JobSpec, ResultRecord, SpecError
+from agora.market.spec import JobSpec, Limits, ResultRecord, SpecError
 from agora.market.terms import HourlyPrices, Resources, label, quote, terms_of
 from agora.sandbox import run_module
 from agora.sender import AlreadySent, InsufficientFunds, TooManyInFlight, TransactionSender
@@ -58,6 +59,7 @@ log = logging.getLogger("agora.agent")
 RUNNING, DONE, SUBMITTED = "running", "done", "submitted"
 # Data missing everywhere is retried until this share of the delivery time is left.
 GIVE_UP_SHARE = 4  # a quarter
+SUBMIT_MARGIN_SECONDS = 3
 
 
 class ListingError(AgoraError):
@@ -98,6 +100,22 @@ def listing_of(settings: AgentSettings) -> tuple[Resources, HourlyPrices]:
     prices = HourlyPrices(settings.price_cpu_core_gwei, settings.price_memory_gib_gwei, settings.price_gpu_gwei,
                           settings.price_storage_gib_gwei)
     return capacity, prices
+
+
+def submit_margin(duration_seconds: int) -> int:
+    """Seconds kept free before the deadline to store, upload and submit a result."""
+    return max(SUBMIT_MARGIN_SECONDS, duration_seconds // 10)
+
+
+def within_deadline(limits: Limits, *, seconds_left: int, duration_seconds: int) -> Limits:
+    """The manifest's limits with the wall time cut to what the deadline leaves.
+
+    A buyer could otherwise post a job whose module outruns its own duration (huge fuel, a
+    long wall limit) and collect the slash when its provider misses the deadline. Cut
+    short, the run ends `wall_time` and is submitted in time; the arbiter judges such a
+    claim by the job's duration, not by the manifest's wall limit (see agora.arbiter)."""
+    room = max(1, seconds_left - submit_margin(duration_seconds))
+    return replace(limits, wall_seconds=min(limits.wall_seconds, float(room)))
 
 
 def corrupted(record: ResultRecord) -> ResultRecord:
@@ -337,5 +355,9 @@ class ProviderAgent:
             return ResultRecord("invalid_module"), 0, 0.0, f"manifest {spec_id}: {exc}"
         module = self.blobs.fetch(spec.module)
         data = self.blobs.fetch(spec.input)
-        outcome = run_module(module, data, spec.limits)
+        # The next block's time: the latest block's, or the wall clock's when it has moved on.
+        now = max(int(self.contracts.web3.eth.get_block("latest")["timestamp"]), int(time.time()))
+        limits = within_deadline(spec.limits, seconds_left=(job.deadline or now) - now,
+                                 duration_seconds=job.duration_seconds)
+        outcome = run_module(module, data, limits)
         return outcome.record, outcome.fuel_used, outcome.wall_seconds, outcome.detail

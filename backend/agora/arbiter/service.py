@@ -6,7 +6,8 @@ the arbiter fetches the job's manifest, module and input by their hashes, runs t
 under the manifest's limits, and compares the hash of its own result record with the one
 the provider submitted. Equal: the provider did the work, `resolveDispute(terms, false)`.
 Different: the provider is at fault, `resolveDispute(terms, true)` (its collateral is
-slashed and the buyer paid). A job whose data is missing from every blob node for
+slashed and the buyer paid). Wall time is the one limit that is not deterministic; how a
+`wall_time` result is judged is in `judge`. A job whose data is missing from every blob node for
 `unavailable_rounds` rounds is ruled for the provider: the buyer posted that data, and a
 provider cannot be held to a job nobody can re-run.
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from eth_utils import to_checksum_address
 from sqlalchemy import select
@@ -39,6 +40,8 @@ from agora.sandbox import run_module
 from agora.sender import AlreadySent, InsufficientFunds, TooManyInFlight, TransactionSender
 
 log = logging.getLogger("agora.arbiter")
+
+RULING_MARGIN_SECONDS = 5  # kept free before the arbitration deadline to send the ruling
 
 
 @dataclass
@@ -65,6 +68,32 @@ class Rerun:
     record: ResultRecord | None
     fuel_used: int
     evidence: dict
+    wall_seconds: float = 0.0
+
+
+WALL_TIME = "0x" + ResultRecord("wall_time").result_id
+
+
+def judge(job: queries.AssignedJob, rerun: Rerun, submitted: str) -> tuple[bool, str]:
+    """(provider at fault, why) for a re-run that has a record.
+
+    Fuel bounds a run the same way everywhere, so a finished run's record is the job's
+    result: a different hash is a fault. Wall time is not deterministic. A provider's run is
+    cut short by its deadline (agora.agent.service.within_deadline), so a `wall_time`
+    claim is plausible when the job takes a real part of its duration: it is a fault only
+    when the arbiter's own run finished in under half the job's duration. And a job the
+    arbiter itself could not finish in its wall limit cannot be judged by re-running: not
+    a fault."""
+    record = rerun.record
+    assert record is not None
+    if submitted == WALL_TIME:
+        quick = record.status != "wall_time" and rerun.wall_seconds < job.duration_seconds / 2
+        return quick, (f"wall time claimed; the re-run ended {record.status} in {rerun.wall_seconds:.3f} s of a "
+                       f"{job.duration_seconds} s duration")
+    if record.status == "wall_time":
+        return False, "the re-run did not finish within its wall limit: not judged by re-running"
+    ours = "0x" + record.result_id
+    return ours != submitted, "hashes equal" if ours == submitted else "hashes differ"
 
 
 class Arbiter:
@@ -75,8 +104,9 @@ class Arbiter:
         self.address = to_checksum_address(sender.address)
         self.missing: Counter[str] = Counter()  # job id -> rounds its data was missing
 
-    def rerun(self, job: queries.PostedJob) -> Rerun:
-        """Re-runs `job` from its data by hash; record None when the data cannot be had."""
+    def rerun(self, job: queries.PostedJob, *, seconds_left: float | None = None) -> Rerun:
+        """Re-runs `job` from its data by hash, within `seconds_left` of wall time if given;
+        record None when the data cannot be had."""
         spec_id = job.spec_hash.removeprefix("0x")
         evidence: dict = {"spec": spec_id}
         try:
@@ -93,9 +123,13 @@ class Arbiter:
             module, data = self.blobs.fetch(spec.module), self.blobs.fetch(spec.input)
         except BlobError as exc:
             return Rerun(None, 0, {**evidence, "unavailable": str(exc)})
-        outcome = run_module(module, data, spec.limits)
-        evidence.update(status=outcome.status, fuel_used=outcome.fuel_used, detail=outcome.detail[:500])
-        return Rerun(outcome.record, outcome.fuel_used, evidence)
+        limits = spec.limits
+        if seconds_left is not None:  # a ruling must land within the arbitration window
+            limits = replace(limits, wall_seconds=max(1.0, min(limits.wall_seconds, seconds_left)))
+        outcome = run_module(module, data, limits)
+        evidence.update(status=outcome.status, fuel_used=outcome.fuel_used, detail=outcome.detail[:500],
+                        wall_seconds=round(outcome.wall_seconds, 3))
+        return Rerun(outcome.record, outcome.fuel_used, evidence, outcome.wall_seconds)
 
     def run_once(self) -> ArbiterReport:
         report = ArbiterReport()
@@ -120,15 +154,15 @@ class Arbiter:
             if job.job_id in ruled:
                 continue  # ruled; the transaction is in flight
             try:
-                self._rule(job, report)
+                self._rule(job, report, seconds_left=(job.deadline or now) - now - RULING_MARGIN_SECONDS)
             except (TooManyInFlight, InsufficientFunds) as exc:
                 report.skipped = str(exc)
                 break
         log.log(logging.INFO if report.ruled or report.lost else logging.DEBUG, report.line())
         return report
 
-    def _rule(self, job: queries.AssignedJob, report: ArbiterReport) -> None:
-        rerun = self.rerun(job)
+    def _rule(self, job: queries.AssignedJob, report: ArbiterReport, seconds_left: float) -> None:
+        rerun = self.rerun(job, seconds_left=seconds_left)
         submitted = (job.result_hash or "").lower()
         if rerun.record is None:
             self.missing[job.job_id] += 1
@@ -141,7 +175,9 @@ class Arbiter:
             at_fault, rerun_hash, status = False, None, "data_unavailable"
         else:
             rerun_hash = "0x" + rerun.record.result_id
-            at_fault, status = rerun_hash != submitted, rerun.record.status
+            at_fault, why = judge(job, rerun, submitted)
+            status = rerun.record.status
+            rerun.evidence["why"] = why
         evidence = {**rerun.evidence, "submitted": submitted, "rerun": rerun_hash}
         try:
             self.sender.send(self.contracts.market.functions.resolveDispute(terms_of(job).as_tuple(), at_fault),

@@ -9,6 +9,7 @@ from brownie import chain
 from sqlalchemy import select
 from workkit import LOOP_FOREVER, example, expected_record, rounds, sieve_input, state, submitted_hash
 
+from agora.agent.service import submit_margin
 from agora.db.models import AgentRun, OutgoingTransaction
 from agora.market.protocol import TOKEN
 from agora.market.spec import Limits, ResultRecord
@@ -157,4 +158,23 @@ def test_AnAgentTakesAnOpenJobItselfWhenItsPolicySaysSo(live, agent_app, jobs):
     job = live.s.market.jobOf(terms.job_id)
     assert job[0] == app.wallet.address
     assert job[5] == "0x" + "00" * 20  # taken: no matchmaker
+    agent.close()
+
+
+def test_ARunIsCutShortByItsDeadlineAndItsWallTimeSubmittedInTime(live, agent_app, jobs):
+    """A buyer cannot make an honest provider miss its deadline with a module that outruns
+    the job's duration: the run is cut at the deadline less a margin and submitted."""
+    app = agent_app()
+    agent = app.agent()
+    agent.ensure_listed()
+    endless = Limits(fuel=10**12, memory_bytes=2**20 * 4, output_bytes=1024, wall_seconds=3600.0)
+    terms, _ = jobs.post(compile_wat(LOOP_FOREVER), b"", limits=endless, duration=9)
+    jobs.match(terms, app.wallet.address)
+    rounds(app, agent, lambda: state(live, terms) == JobState.SUBMITTED, timeout=40, what="the cut-short run")
+    assert submitted_hash(app.contracts, terms) == "0x" + ResultRecord("wall_time").result_id
+    with app.sessions() as session:
+        run = session.scalars(select(AgentRun)).one()
+    # Cut at the deadline less the margin (the chain's clock may run ahead of this one's:
+    # the bound is the job's whole duration), where the manifest allowed an hour.
+    assert run.outcome == "wall_time" and 9 - submit_margin(9) - 1 <= run.wall_seconds < 9
     agent.close()

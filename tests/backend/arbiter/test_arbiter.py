@@ -128,3 +128,44 @@ def test_AnArbiterGovernanceNamesRulesAndTheOneItReplacedStops(live, agent_app, 
     rounds(newcomer, newcomer.arbiter(), lambda: state(live, terms) == JobState.SLASHED, what="the new ruling")
     logs = newcomer.contracts.market.events.DisputeResolved().get_logs(from_block=0)
     assert [(e["args"]["arbiter"], e["args"]["providerAtFault"]) for e in logs] == [(newcomer.wallet.address, True)]
+
+
+def wall_time_claim(live, jobs, module: bytes, data: bytes, limits):
+    """A job a provider (played with brownie) accepts and answers with a `wall_time` record."""
+    from agora.market.spec import ResultRecord
+
+    terms, _ = jobs.post(module, data, limits=limits, duration=600)
+    provider = live.providers[0]
+    jobs.match(terms, provider)
+    live.accept(terms, provider)
+    live.s.market.submitResult(terms.job_id, ResultRecord("wall_time").result_hash, {"from": provider})
+    live.s.market.dispute(terms.as_tuple(), {"from": live.buyers[0]})
+    return terms
+
+
+def test_AWallTimeClaimOnAJobThatFinishesQuicklyIsAFault(live, agent_app, jobs):
+    """A lazy provider cannot claim "it ran out of time" on a job the arbiter finishes at once."""
+    from agora.market.spec import DEFAULT_LIMITS
+
+    terms = wall_time_claim(live, jobs, example("sieve"), sieve_input(10_000), DEFAULT_LIMITS)
+    app, arbiter = arbiter_of(live, agent_app)
+    rounds(app, arbiter, lambda: state(live, terms) == JobState.SLASHED, what="the ruling")
+    with app.sessions() as session:
+        ruling = session.scalars(select(ArbiterRuling)).one()
+    assert ruling.provider_at_fault and ruling.rerun_outcome == "ok"
+    assert ruling.evidence["why"].startswith("wall time claimed; the re-run ended ok")
+
+
+def test_AWallTimeClaimOnAJobTheArbiterCannotFinishEitherIsRuledForTheProvider(live, agent_app, jobs):
+    from workkit import LOOP_FOREVER
+
+    from agora.market.spec import Limits
+    from agora.sandbox import compile_wat
+
+    endless = Limits(fuel=10**12, memory_bytes=2**22, output_bytes=1024, wall_seconds=1.0)
+    terms = wall_time_claim(live, jobs, compile_wat(LOOP_FOREVER), b"", endless)
+    app, arbiter = arbiter_of(live, agent_app)
+    rounds(app, arbiter, lambda: state(live, terms) == JobState.COMPLETED, what="the ruling")
+    with app.sessions() as session:
+        ruling = session.scalars(select(ArbiterRuling)).one()
+    assert (ruling.provider_at_fault, ruling.rerun_outcome) == (False, "wall_time")
