@@ -48,7 +48,7 @@ from dataclasses import fields
 import brownie
 from brownie import chain, web3
 from brownie.test import given
-from hypothesis import HealthCheck, note, settings
+from hypothesis import HealthCheck, example, note, settings
 from hypothesis import strategies as st
 
 from agora.market.protocol import TOKEN, ParamValues
@@ -833,8 +833,17 @@ def test_MarketInvariantsHoldOverRandomActionSequences(
     ]
     step = st.tuples(st.sampled_from(actions), st.integers(0, 99), st.integers(0, 59), st.integers(0, 5))
 
+    # Every state must be reached whatever the random draws: 50 sequences of 20 steps
+    # usually reach all eight, but one CI run drew none that ended Slashed (a dispute needs
+    # five steps on one job, then a ruling against the provider). This explicit sequence
+    # always walks the whole machine: a job to Slashed (post, match, accept, submit,
+    # dispute, fault), one to Completed (confirm) and one to Refunded (cancel).
+    natural = ("advance", 0, 0, 0)
+    whole_machine = [natural] * 4 + [("advance", 0, 1, 0)] + [natural] * 7 + [("advance", 0, 3, 0)] + [natural] * 7
+
     @settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(steps=st.lists(step, min_size=20, max_size=20))
+    @example(steps=whole_machine)
     def sequence(steps):
         market_model = Market()
         for action, a, b, c in steps:
