@@ -531,10 +531,16 @@ def _status(contracts: MarketContracts, terms: JobTerms, submitted: bytes | None
         # The job stores the submission time; the window runs from it for its version's length.
         deadline += int(contracts.params.functions.settlementParams(int(version)).call()[4])
     live = state.is_live
+    charged = int(price) if state.holds_provider else None
+    if state == JobState.COMPLETED:
+        # The market clears a settled job's price: what was charged is in its payout event.
+        paid = _logs(contracts, contracts.market, "JobCompleted", jobId=terms.job_id)
+        if paid:
+            charged = int(paid[-1]["args"]["providerPayout"]) + int(paid[-1]["args"]["protocolFee"])
     return JobStatus(
         job_id=terms.job_id, state=state.label, buyer=terms.buyer, max_price=terms.max_price,
         expires_at=terms.expires_at, spec_id=terms.spec_hash.hex(), provider=_address(provider),
-        price=int(price) if state.holds_provider else None, matchmaker=_address(matchmaker),
+        price=charged, matchmaker=_address(matchmaker),
         deadline=deadline if live else None, deadline_meaning=_DEADLINES.get(state), params_version=int(version),
         result_hash=submitted,
         terms=terms,
