@@ -48,6 +48,8 @@ FINAL = (SUCCESS, REVERTED, DROPPED)
 # How often send() re-signs after "nonce too low" / "underpriced" before giving up.
 BROADCAST_ATTEMPTS = 8
 KEY_LENGTH = 200  # outgoing_transactions.key
+# How long a consumed nonce's receipt may stay unreadable before its transaction counts as dropped.
+DROP_GRACE_SECONDS = 3.0
 
 
 class SenderError(AgoraError):
@@ -180,6 +182,7 @@ class TransactionSender:
         self.chain_id: int = int(self._request("eth_chainId", []), 16)
         # Outcomes wait() settled for other records: poll() still reports each once.
         self._unreported: list[Outcome] = []
+        self._missing: dict[int, float] = {}  # record id -> when its nonce was first seen used, no receipt of ours
         self._ensure_wallet_row()
 
     # -- sending -------------------------------------------------------------------------
@@ -407,8 +410,16 @@ class TransactionSender:
             ours = [record.tx_hash, *(h for h in hashes.get(record.id, []) if h != record.tx_hash)]
             receipt = self._receipt(ours) if record.nonce < mined else None
             if receipt is not None:
+                self._missing.pop(record.id, None)
                 outcome = self._settle_mined(record, receipt)
             elif record.nonce < mined:
+                # A node may count a nonce a moment before it serves the receipt that used
+                # it (anvil does; so do load-balanced RPCs whose replicas lag): a drop is
+                # declared only once the receipt has stayed missing for DROP_GRACE_SECONDS.
+                first = self._missing.setdefault(record.id, time.monotonic())
+                if time.monotonic() - first < DROP_GRACE_SECONDS:
+                    continue
+                self._missing.pop(record.id, None)
                 outcome = self._settle(record, DROPPED, record.tx_hash, None, None, None)
             else:
                 self._follow(record)

@@ -334,3 +334,30 @@ def test_TheFeeCapHoldsAndWhatItHoldsBackGoesOutLater(make_sender, token, no_aut
     outcomes = settle(sender, 2)
     assert sorted((o.key, o.status) for o in outcomes) == [("first", "success"), ("second", "success")]
     assert first.tx_hash in {o.tx_hash for o in outcomes}
+
+
+class LaggingReceipts(Hooked):
+    """A node that counts a mined nonce before it serves the receipt (as anvil does for a
+    moment, and load-balanced RPCs whose replicas lag): the first `lag` receipt reads of a
+    mined transaction answer null."""
+
+    lag = 0
+
+    def make_request(self, method, params):
+        if method == "eth_getTransactionReceipt" and self.lag > 0:
+            self.lag -= 1
+            return {"jsonrpc": "2.0", "id": 1, "result": None}
+        return super().make_request(method, params)
+
+
+def test_AReceiptServedAMomentAfterItsNonceMovedIsNotTakenForADrop(make_sender, token, chain_web3):
+    """Seen in a two-node run: two mined matches recorded as dropped (their nonce counted,
+    their receipts not yet readable), so the node under-counted what it had matched."""
+    provider = LaggingReceipts(chain_web3.provider.endpoint_uri)
+    sender = make_sender(web3=Web3(provider))
+    sent = sender.send(token.functions.approve(SPENDER, 1), key="approve")
+    mine()
+    provider.lag = 3
+    assert sender.poll() == []  # nonce used, receipt missing: not dropped yet
+    [outcome] = settle(sender, 1)
+    assert (outcome.status, outcome.tx_hash) == ("success", sent.tx_hash)
