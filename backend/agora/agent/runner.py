@@ -25,15 +25,6 @@ log = logging.getLogger("agora.agent")
 INDEX_BUDGET_SECONDS = 5.0
 
 
-def catch_up(indexer, budget: float = INDEX_BUDGET_SECONDS) -> None:
-    """Indexes until the index reaches the head, or `budget` seconds pass."""
-    deadline = time.monotonic() + budget
-    while time.monotonic() < deadline:
-        result = indexer.step()
-        if result.blocks == 0 and result.rolled_back_to is None:
-            return
-
-
 def service_loop(app: App, service: Any, interval: float, banner: str, stop: Callable[[], bool] | None = None,
                  progress_seconds: float = 10.0) -> int:
     """Index, then `service.run_once()`, every `interval` seconds until SIGINT/SIGTERM."""
@@ -49,7 +40,7 @@ def service_loop(app: App, service: Any, interval: float, banner: str, stop: Cal
     while not stop():
         started = time.monotonic()
         try:
-            catch_up(indexer)
+            indexer.catch_up(INDEX_BUDGET_SECONDS)
             report = service.run_once()
             backoff = interval
             if time.monotonic() - last >= progress_seconds:

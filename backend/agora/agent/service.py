@@ -57,6 +57,7 @@ from agora.sender import AlreadySent, InsufficientFunds, TooManyInFlight, Transa
 log = logging.getLogger("agora.agent")
 
 RUNNING, DONE, SUBMITTED = "running", "done", "submitted"
+SENT, ALREADY, LOST = "sent", "already sent", "lost"  # what became of one send
 # Data missing everywhere is retried until this share of the delivery time is left.
 GIVE_UP_SHARE = 4  # a quarter
 SUBMIT_MARGIN_SECONDS = 3
@@ -222,20 +223,27 @@ class ProviderAgent:
             return  # the accept window has closed: the keeper reclaims it
         market = self.contracts.market.functions
         terms = terms_of(job)
-        try:
-            if (job.price or 0) < self.settings.min_price_wei:
-                self.sender.send(market.decline(terms.as_tuple()), key=f"decline:{job.job_id}:{job.attempts}")
+        if (job.price or 0) < self.settings.min_price_wei:
+            if self._act(market.decline(terms.as_tuple()), f"decline:{job.job_id}:{job.attempts}", "answer",
+                         report) == SENT:
                 report.declined += 1
                 log.info("declined job %s: price %s under the floor %s", job.job_id, job.price,
                          self.settings.min_price_wei)
-            else:
-                self.sender.send(market.accept(bytes.fromhex(job.job_id[2:])),
-                                 key=f"accept:{job.job_id}:{job.attempts}")
-                report.accepted += 1
+        elif self._act(market.accept(bytes.fromhex(job.job_id[2:])), f"accept:{job.job_id}:{job.attempts}",
+                       "answer", report) == SENT:
+            report.accepted += 1
+
+    def _act(self, call, key: str, action: str, report: AgentReport) -> str:
+        """Sends `call` under `key`: SENT; ALREADY if a transaction with that key is pending
+        or mined; LOST if its simulation reverted (counted in the report by its error)."""
+        try:
+            self.sender.send(call, key=key)
         except AlreadySent:
-            pass
+            return ALREADY
         except ContractRevert as exc:
-            report.lost[f"answer {exc.name or 'revert'}"] += 1
+            report.lost[f"{action} {exc.name or 'revert'}"] += 1
+            return LOST
+        return SENT
 
     def _take(self, jobs: list[queries.OpenJob], running: int, report: AgentReport) -> None:
         capacity, prices = listing_of(self.settings)
@@ -251,14 +259,11 @@ class ProviderAgent:
             price = quote(r, terms.duration_seconds, prices)
             if price > terms.max_price or price < self.settings.min_price_wei:
                 continue
-            try:
-                self.sender.send(market.take(terms.as_tuple(), price), key=f"take:{job.job_id}:{job.attempts}")
+            # LOST: matched by someone else, or the listing is full.
+            if self._act(market.take(terms.as_tuple(), price), f"take:{job.job_id}:{job.attempts}", "take",
+                         report) == SENT:
                 report.taken += 1
                 room -= 1
-            except AlreadySent:
-                pass
-            except ContractRevert as exc:  # matched by someone else, or the listing is full
-                report.lost[f"take {exc.name or 'revert'}"] += 1
 
     # -- running jobs ----------------------------------------------------------------------
 
@@ -280,16 +285,13 @@ class ProviderAgent:
         if run.status == DONE and run.result_hash:
             if job.deadline is not None and now > job.deadline:
                 return  # too late: the keeper slashes it and the job goes to another provider
-            try:
-                self.sender.send(self.contracts.market.functions.submitResult(
-                    bytes.fromhex(job.job_id[2:]), bytes.fromhex(run.result_hash[2:])),
-                    key=f"submit:{job.job_id}:{job.attempts}")
-                report.submitted += 1
-            except AlreadySent:
-                pass
-            except ContractRevert as exc:
-                report.lost[f"submit {exc.name or 'revert'}"] += 1
+            sent = self._act(self.contracts.market.functions.submitResult(
+                bytes.fromhex(job.job_id[2:]), bytes.fromhex(run.result_hash[2:])),
+                f"submit:{job.job_id}:{job.attempts}", "submit", report)
+            if sent == LOST:
                 return
+            if sent == SENT:
+                report.submitted += 1
             self._update(job, status=SUBMITTED)
             report.outcomes[run.outcome or "?"] += 1
 

@@ -32,6 +32,7 @@ from agora.blobs.settings import BlobSettings
 from agora.blobs.store import BlobNotFound, BlobStore
 from agora.chain.transact import send_and_wait
 from agora.errors import AgoraError
+from agora.market.protocol import token_amount
 from agora.market.spec import JobSpec, Limits, ResultRecord, SpecError, content_id
 from agora.market.states import JobState, ProviderStatus
 from agora.market.terms import GWEI, HourlyPrices, JobTerms, Resources, label_text, quote
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
     from agora.chain.contracts import MarketContracts
     from agora.config import Settings
 
-TOKEN = 10**18
 ZERO_ADDRESS = "0x" + "00" * 20
 ZERO_LABEL = b"\0" * 16
 MAX_UINT96 = 2**96 - 1
@@ -204,8 +204,7 @@ class Sent:
 
 def tokens_text(wei: int) -> str:
     """Token wei as an exact decimal number of tokens ("12.5", "0.000000001")."""
-    whole, frac = divmod(int(wei), TOKEN)
-    return f"{whole}.{frac:018d}".rstrip("0").rstrip(".") if frac else str(whole)
+    return token_amount(wei)
 
 
 def parse_job_id(text: str | bytes) -> bytes:

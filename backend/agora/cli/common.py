@@ -153,9 +153,10 @@ def parse_tokens(text: str, what: str = "amount", *, maximum: int | None = 2**96
 
 
 def token_text(wei: int) -> str:
-    """Token wei as tokens with every digit that is not zero ("12.5", "0.000000001")."""
-    whole, frac = divmod(int(wei), WEI_PER_TOKEN)
-    return f"{whole:,}" + (("." + f"{frac:018d}".rstrip("0")) if frac else "")
+    """Token wei as tokens with every digit that is not zero ("1,012.5", "0.000000001")."""
+    from agora.market.protocol import token_amount
+
+    return token_amount(wei, grouped=True)
 
 
 def gwei_price_text(gwei: int) -> str:

@@ -253,6 +253,17 @@ class Indexer:
         """Indexes the next block range (or rolls back a reorganization), without prefetching."""
         return self._step(None)
 
+    def catch_up(self, budget_seconds: float) -> int:
+        """Steps until the index reaches the head or `budget_seconds` pass; the blocks indexed.
+        What a periodic task or a service's round does before it reads the index."""
+        began, blocks = time.monotonic(), 0
+        while time.monotonic() - began < budget_seconds:
+            result = self.step()
+            blocks += result.blocks
+            if result.blocks == 0 and result.rolled_back_to is None:
+                break
+        return blocks
+
     def _step(self, ahead: _ReadAhead | None) -> StepResult:
         head = self.rpc.block_number()
         checkpoint = self._checkpoint()

@@ -8,6 +8,14 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass
 
 TOKEN = 10**18
+
+
+def token_amount(wei: int, *, grouped: bool = False) -> str:
+    """Token wei as an exact decimal number of tokens, every digit that is not zero kept
+    ("12.5", "0.000000001"; with `grouped`, thousands separated: "1,000.5")."""
+    whole, frac = divmod(int(wei), TOKEN)
+    text = f"{whole:,}" if grouped else str(whole)
+    return text + ("." + f"{frac:018d}".rstrip("0") if frac else "")
 MINUTE = 60
 HOUR = 3600
 DAY = 86_400

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -121,12 +120,7 @@ def _locked(kind: str, work: Callable[[], dict]) -> dict:
 def index(self) -> dict:
     def work() -> dict:
         indexer = app().indexer()
-        began, blocks = time.monotonic(), 0
-        while time.monotonic() - began < INDEX_BUDGET_SECONDS:
-            result = indexer.step()
-            blocks += result.blocks
-            if result.blocks == 0 and result.rolled_back_to is None:
-                break
+        blocks = indexer.catch_up(INDEX_BUDGET_SECONDS)
         return {"indexed": indexer.indexed_block(), "blocks": blocks}
 
     return _run(self, "index", work)
