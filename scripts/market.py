@@ -207,12 +207,12 @@ def blob_url(port: int) -> str:
     return f"http://127.0.0.1:{blob_port(port)}"
 
 
-def wait_for_providers(contracts, addresses: list[str], children, timeout: float = 120) -> bool:
+def wait_for_providers(registry, addresses: list[str], children, timeout: float = 120) -> bool:
     from brownie import web3
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if all(contracts.registry.providerOf(web3.to_checksum_address(a))[0] == 1 for a in addresses):
+        if all(registry.providerOf(web3.to_checksum_address(a))[0] == 1 for a in addresses):
             return True
         if any(child.poll() is not None for child in children):
             return False
@@ -354,7 +354,7 @@ def main() -> None:
         if arbiter:
             children.append(arbiter[1])
         ticker.step("waiting for the providers to register and stake")
-        if not wait_for_providers(type("C", (), {"registry": registry}), [a["address"] for a, _ in agents], children):
+        if not wait_for_providers(registry, [a["address"] for a, _ in agents], children):
             die(f"the provider agents did not register; see {STATE_DIR}/provider-*.log")
         devnet = write_devnet(record, port, you, agents, arbiter, node)
         if first_start:
